@@ -1,0 +1,46 @@
+using System.Net;
+using Hl7.Fhir.Model;
+
+namespace Igia.Fhir.Pipeline;
+
+/// <summary>
+/// The result of an interaction as it travels back through the filters: status, body and the headers that
+/// FHIR defines. Filters may inspect or replace the body (for example redact entries of a search Bundle).
+/// </summary>
+public sealed class FhirResponse
+{
+    /// <summary>The HTTP status.</summary>
+    public HttpStatusCode StatusCode { get; set; } = HttpStatusCode.OK;
+
+    /// <summary>The body: a resource, a Bundle, an OperationOutcome, or null for none.</summary>
+    public Resource? Resource { get; set; }
+
+    /// <summary>The version id for the <c>ETag</c> header.</summary>
+    public string? VersionId { get; set; }
+
+    /// <summary>The <c>Last-Modified</c> header.</summary>
+    public DateTimeOffset? LastModified { get; set; }
+
+    /// <summary>The <c>Location</c> (create) or <c>Content-Location</c> (others) of the written version, relative to the base.</summary>
+    public string? Location { get; set; }
+
+    /// <summary>The resource type touched, when it differs from the request (e.g. a conditional interaction), for audit.</summary>
+    public string? ResourceType { get; set; }
+
+    /// <summary>The id touched or created, for audit and for Bundle responses.</summary>
+    public string? Id { get; set; }
+
+    /// <summary>Extra response headers (e.g. <c>Retry-After</c>).</summary>
+    public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>True for 2xx and 3xx.</summary>
+    public bool IsSuccess => (int)StatusCode < 400;
+
+    /// <summary>A response with an OperationOutcome of one error issue.</summary>
+    public static FhirResponse Error(HttpStatusCode status, OperationOutcome.IssueType code, string message) =>
+        new() { StatusCode = status, Resource = Outcome(OperationOutcome.IssueSeverity.Error, code, message) };
+
+    /// <summary>Builds an OperationOutcome of one issue.</summary>
+    public static OperationOutcome Outcome(OperationOutcome.IssueSeverity severity, OperationOutcome.IssueType code, string message) =>
+        new() { Issue = [new OperationOutcome.IssueComponent { Severity = severity, Code = code, Diagnostics = message }] };
+}

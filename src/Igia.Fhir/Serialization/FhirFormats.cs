@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Xml;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using Igia.Fhir.Pipeline;
+
+namespace Igia.Fhir.Serialization;
+
+/// <summary>The wire formats the server speaks.</summary>
+internal enum FhirFormat
+{
+    Json,
+    Xml,
+}
+
+/// <summary>How much of a resource to write (<c>_summary</c> / <c>_elements</c>).</summary>
+internal sealed record FhirWriteOptions(bool Pretty = false, string? Summary = null, string[]? Elements = null)
+{
+    public static readonly FhirWriteOptions Default = new();
+}
+
+/// <summary>Parsing and writing FHIR JSON and XML with Firely's serializers, turning their errors into 400s.</summary>
+internal static class FhirFormats
+{
+    public const string FhirJson = "application/fhir+json";
+    public const string FhirXml = "application/fhir+xml";
+    public const string JsonPatch = "application/json-patch+json";
+
+    /// <summary>Maximum nesting depth of a JSON body; deeper bodies are refused before they reach the model.</summary>
+    public const int MaxJsonDepth = 96;
+
+    private static readonly JsonSerializerOptions StrictParse = new JsonSerializerOptions { MaxDepth = MaxJsonDepth }
+        .ForFhir(ModelInfo.ModelInspector).UsingMode(DeserializationMode.Strict);
+
+    private static readonly ConcurrentDictionary<(bool Pretty, string? Summary), JsonSerializerOptions> WriteOptionsCache = new();
+
+    /// <summary>Compact JSON options without summary filtering, for storage.</summary>
+    public static readonly JsonSerializerOptions StorageJson = CreateWriteOptions(false, null, null);
+
+    private static readonly FhirXmlDeserializer XmlDeserializer = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
+    private static readonly BaseFhirXmlSerializer XmlSerializer = new(ModelInfo.ModelInspector);
+
+    /// <summary>Parses a FHIR JSON resource; any syntax or model error becomes a 400 naming it.</summary>
+    public static Resource ParseJson(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<Resource>(utf8, StrictParse)
+                ?? throw FhirException.BadRequest("The request body is empty or 'null'; a FHIR resource was expected.");
+        }
+        catch (DeserializationFailedException e)
+        {
+            throw new FhirException(HttpStatusCode.BadRequest, OutcomeFromErrors(e));
+        }
+        catch (JsonException e)
+        {
+            throw FhirException.BadRequest($"The body is not valid FHIR JSON: {Describe(e)}");
+        }
+        catch (NotSupportedException e)
+        {
+            throw FhirException.BadRequest($"The body is not valid FHIR JSON: {e.Message}");
+        }
+    }
+
+    /// <summary>Parses a FHIR XML resource; any syntax or model error becomes a 400 naming it.</summary>
+    public static Resource ParseXml(Stream utf8)
+    {
+        try
+        {
+            var settings = new XmlReaderSettings
+            {
+                DtdProcessing = DtdProcessing.Prohibit,
+                XmlResolver = null,
+                MaxCharactersFromEntities = 0,
+            };
+            using var reader = XmlReader.Create(utf8, settings);
+            return XmlDeserializer.DeserializeResource(reader);
+        }
+        catch (DeserializationFailedException e)
+        {
+            throw new FhirException(HttpStatusCode.BadRequest, OutcomeFromErrors(e));
+        }
+        catch (XmlException e)
+        {
+            throw FhirException.BadRequest($"The body is not well-formed XML: {e.Message}");
+        }
+        catch (FormatException e)
+        {
+            throw FhirException.BadRequest($"The body is not valid FHIR XML: {e.Message}");
+        }
+    }
+
+    /// <summary>Parses stored JSON (trusted: written by this server).</summary>
+    public static Resource ParseStored(string json) =>
+        JsonSerializer.Deserialize<Resource>(json, StorageJson) ?? throw new InvalidOperationException("Stored resource is null.");
+
+    /// <summary>Serialises for storage (compact JSON).</summary>
+    public static string ToStorageJson(Resource resource) => JsonSerializer.Serialize(resource, StorageJson);
+
+    /// <summary>Writes a resource in the requested format.</summary>
+    public static async Task WriteAsync(Stream body, Resource resource, FhirFormat format, FhirWriteOptions options, CancellationToken cancellationToken)
+    {
+        if (format == FhirFormat.Json)
+        {
+            var jsonOptions = options.Elements is null
+                ? WriteOptionsCache.GetOrAdd((options.Pretty, options.Summary), k => CreateWriteOptions(k.Pretty, k.Summary, null))
+                : CreateWriteOptions(options.Pretty, null, options.Elements);
+            await JsonSerializer.SerializeAsync(body, resource, jsonOptions, cancellationToken);
+            return;
+        }
+
+        var settings = new XmlWriterSettings { Indent = options.Pretty, Encoding = new UTF8Encoding(false), Async = true };
+        await using var writer = XmlWriter.Create(body, settings);
+        XmlSerializer.Serialize(resource, writer, SummaryFactory(options.Summary, options.Elements));
+        await writer.FlushAsync();
+    }
+
+    /// <summary>Serialises a resource to a string (used for Bundle entries and tests).</summary>
+    public static string Serialize(Resource resource, FhirFormat format, bool pretty = false)
+    {
+        using var ms = new MemoryStream();
+        WriteAsync(ms, resource, format, new FhirWriteOptions(pretty), CancellationToken.None).GetAwaiter().GetResult();
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    private static JsonSerializerOptions CreateWriteOptions(bool pretty, string? summary, string[]? elements)
+    {
+        var converterOptions = new FhirJsonConverterOptions { SummaryFilterFactory = SummaryFactory(summary, elements) };
+        var o = new JsonSerializerOptions { MaxDepth = 256 }.ForFhir(ModelInfo.ModelInspector, converterOptions);
+        return pretty ? o.Pretty() : o;
+    }
+
+    private static Func<SerializationFilter>? SummaryFactory(string? summary, string[]? elements)
+    {
+        if (elements is { Length: > 0 })
+        {
+            return SerializationFilter.ForElementsFactory(elements);
+        }
+
+        return summary switch
+        {
+            "true" => SerializationFilter.ForSummary,
+            "text" => SerializationFilter.ForText,
+            "data" => SerializationFilter.ForData,
+            _ => null,
+        };
+    }
+
+    private static OperationOutcome OutcomeFromErrors(DeserializationFailedException e)
+    {
+        var outcome = new OperationOutcome();
+        foreach (var error in e.Exceptions.Take(20))
+        {
+            outcome.Issue.Add(new OperationOutcome.IssueComponent
+            {
+                Severity = OperationOutcome.IssueSeverity.Error,
+                Code = OperationOutcome.IssueType.Structure,
+                Diagnostics = error.Message,
+            });
+        }
+
+        if (outcome.Issue.Count == 0)
+        {
+            outcome.Issue.Add(new OperationOutcome.IssueComponent
+            {
+                Severity = OperationOutcome.IssueSeverity.Error,
+                Code = OperationOutcome.IssueType.Structure,
+                Diagnostics = "The body is not a valid FHIR resource.",
+            });
+        }
+
+        return outcome;
+    }
+
+    private static string Describe(JsonException e) =>
+        e.LineNumber is { } line ? $"{FirstSentence(e.Message)} (line {line + 1}, position {e.BytePositionInLine + 1})" : FirstSentence(e.Message);
+
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut] : message;
+    }
+}
