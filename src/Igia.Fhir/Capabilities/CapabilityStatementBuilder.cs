@@ -90,7 +90,7 @@ internal sealed class CapabilityStatementBuilder(
 
             foreach (var p in searchParameters.ForType(type))
             {
-                resource.SearchParam.Add(new CapabilityStatement.SearchParamComponent { Name = p.Code, Definition = p.Url, Type = p.Type, Documentation = p.Description });
+                resource.SearchParam.Add(new CapabilityStatement.SearchParamComponent { Name = p.Code, Definition = p.Url, Type = p.Type, Documentation = string.IsNullOrWhiteSpace(p.Description) ? null : p.Description });
             }
 
             resource.SearchInclude = searchParameters.ForType(type).Where(p => p.Type == SearchParamType.Reference).Select(p => $"{type}:{p.Code}").Prepend("*").ToList();
