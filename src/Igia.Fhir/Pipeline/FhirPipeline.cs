@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using Hl7.Fhir.Model;
 using Igia.Fhir.Server;
@@ -11,6 +12,10 @@ internal sealed partial class FhirPipeline : IFhirInteractionExecutor
 {
     /// <summary>Traces of FHIR interactions; tags carry the interaction and resource type, never ids.</summary>
     public static readonly ActivitySource ActivitySource = new("Igia.Fhir");
+
+    private static readonly Meter Meter = new("Igia.Fhir");
+    private static readonly Counter<long> Interactions = Meter.CreateCounter<long>("igia.fhir.interactions", description: "FHIR interactions processed, by interaction, resource type and status.");
+    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("igia.fhir.interaction.duration", unit: "s", description: "Time to process a FHIR interaction.");
 
     private readonly IFhirInteractionFilter[] _filters;
     private readonly FhirInteractionHandler _handler;
@@ -29,8 +34,17 @@ internal sealed partial class FhirPipeline : IFhirInteractionExecutor
         using var activity = ActivitySource.StartActivity("fhir " + interaction.Kind, ActivityKind.Internal);
         activity?.SetTag("fhir.interaction", interaction.Kind.ToString());
         activity?.SetTag("fhir.resource_type", interaction.ResourceType);
+        var started = Stopwatch.GetTimestamp();
         var response = await InvokeAsync(interaction, 0);
         activity?.SetTag("http.response.status_code", (int)response.StatusCode);
+        var tags = new TagList
+        {
+            { "fhir.interaction", interaction.Kind.ToString() },
+            { "fhir.resource_type", interaction.ResourceType },
+            { "http.response.status_code", (int)response.StatusCode },
+        };
+        Interactions.Add(1, tags);
+        Duration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
         return response;
     }
 

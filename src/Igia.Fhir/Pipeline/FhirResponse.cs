@@ -12,8 +12,32 @@ public sealed class FhirResponse
     /// <summary>The HTTP status.</summary>
     public HttpStatusCode StatusCode { get; set; } = HttpStatusCode.OK;
 
+    private Resource? _resource;
+    private string? _storedJson;
+
     /// <summary>The body: a resource, a Bundle, an OperationOutcome, or null for none.</summary>
-    public Resource? Resource { get; set; }
+    public Resource? Resource
+    {
+        get => _resource ??= _storedJson is null ? null : Serialization.FhirFormats.ParseStored(_storedJson);
+        set
+        {
+            _resource = value;
+            _storedJson = null;
+        }
+    }
+
+    /// <summary>
+    /// The body as stored JSON, while nobody has asked for <see cref="Resource"/>: then the writer can send the
+    /// stored bytes as they are instead of parsing and serialising them again (the read fast path).
+    /// </summary>
+    internal string? UnparsedJson => _resource is null ? _storedJson : null;
+
+    /// <summary>Sets the body from stored JSON, parsed only if someone reads <see cref="Resource"/>.</summary>
+    internal void SetStoredJson(string json)
+    {
+        _resource = null;
+        _storedJson = json;
+    }
 
     /// <summary>The version id for the <c>ETag</c> header.</summary>
     public string? VersionId { get; set; }

@@ -301,7 +301,8 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
             http.Headers[name] = value;
         }
 
-        if (response.Resource is null || response.StatusCode == HttpStatusCode.NotModified || response.StatusCode == HttpStatusCode.NoContent)
+        if (response.StatusCode is HttpStatusCode.NotModified or HttpStatusCode.NoContent
+            || (response.UnparsedJson is null && response.Resource is null))
         {
             return;
         }
@@ -324,6 +325,13 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
                 : null;
         }
 
-        await FhirFormats.WriteAsync(http.Body, response.Resource, format, new FhirWriteOptions(pretty, summary, elements), context.RequestAborted);
+        if (format == FhirFormat.Json && !pretty && summary is null && elements is null && response.UnparsedJson is { } stored)
+        {
+            // The stored JSON is exactly what the serializer would write: send it as it is.
+            await http.WriteAsync(stored, context.RequestAborted);
+            return;
+        }
+
+        await FhirFormats.WriteAsync(http.Body, response.Resource!, format, new FhirWriteOptions(pretty, summary, elements), context.RequestAborted);
     }
 }

@@ -148,14 +148,18 @@ internal sealed partial class FhirInteractionHandler(
         return stored.Deleted ? Gone(stored) : Found(stored);
     }
 
-    private static FhirResponse Found(StoredResource stored) => new()
+    private static FhirResponse Found(StoredResource stored)
     {
-        Resource = FhirFormats.ParseStored(stored.Json!),
-        VersionId = stored.VersionId.ToString(CultureInfo.InvariantCulture),
-        LastModified = stored.LastUpdated,
-        ResourceType = stored.ResourceType,
-        Id = stored.Id,
-    };
+        var response = new FhirResponse
+        {
+            VersionId = stored.VersionId.ToString(CultureInfo.InvariantCulture),
+            LastModified = stored.LastUpdated,
+            ResourceType = stored.ResourceType,
+            Id = stored.Id,
+        };
+        response.SetStoredJson(stored.Json!);
+        return response;
+    }
 
     private static FhirResponse Gone(StoredResource stored)
     {

@@ -49,6 +49,7 @@ public static class IgiaFhirServerServiceCollectionExtensions
         services.TryAddSingleton<IFhirInteractionExecutor>(sp => sp.GetRequiredService<FhirPipeline>());
         services.TryAddSingleton<FhirHttpEndpoint>();
         services.AddHostedService<FhirStoreInitializer>();
+        services.AddHealthChecks().AddCheck<FhirStoreHealthCheck>("igia-fhir-store");
         return new IgiaFhirServerBuilder(services);
     }
 }
