@@ -46,6 +46,7 @@ internal static class FhirPathPatch
             }
         }
 
+        // The spec requires an error when the outcome is not a valid resource; the round trip also drops elements a delete left empty.
         return PatchedResource.Reparse(resource);
     }
 
@@ -296,8 +297,8 @@ internal static class FhirPathPatch
     }
 
     /// <summary>
-    /// Checks the value's type against the element. A primitive of another type is accepted when its literal is valid for the
-    /// element's type (e.g. a code given as valueString, a date for a dateTime); anything else of the wrong type is refused.
+    /// Checks the value's type against the element. A primitive of another type is accepted when its JSON string literal is
+    /// valid for the element's type (e.g. a code given as valueString, a date for a dateTime); any other mismatch is refused.
     /// </summary>
     private static Base Convert(Base value, PropertyMapping property, Operation op)
     {
@@ -375,14 +376,14 @@ internal static class FhirPathPatch
             var path = Text(parts, "path", where)
                 ?? throw new FhirPatchException($"{where} ({type}): the part 'path' is missing.");
             where = $"{where} ({type} at '{path}')";
-            foreach (var name in parts.Keys.Except(["type", "path", .. needed]))
+            if (parts.Keys.Except(["type", "path", .. needed]).FirstOrDefault() is { } extra)
             {
-                throw new FhirPatchException($"{where}: the part '{name}' is not used by {type}.");
+                throw new FhirPatchException($"{where}: the part '{extra}' is not used by {type}.");
             }
 
-            foreach (var name in needed.Where(n => !parts.ContainsKey(n)))
+            if (needed.FirstOrDefault(n => !parts.ContainsKey(n)) is { } missing)
             {
-                throw new FhirPatchException($"{where}: the part '{name}' is missing.");
+                throw new FhirPatchException($"{where}: the part '{missing}' is missing.");
             }
 
             return new Operation(where, type, path)

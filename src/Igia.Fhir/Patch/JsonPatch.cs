@@ -1,6 +1,7 @@
-// Hand-written RFC 6902 applier over System.Text.Json.Nodes. Microsoft.AspNetCore.JsonPatch.SystemTextJson 10.0.12 was tried on
-// JsonNode and does not fit: copying a primitive value fails, testing against null fails, "remove /a/-" deletes the last item,
-// unknown "op"s are silently skipped, the root path "" throws ArgumentNullException, and its errors quote data values.
+// Hand-written: an RFC 6902 applier over System.Text.Json.Nodes; Firely has no JSON Patch and no NuGet library fitted (below).
+// Why not Microsoft.AspNetCore.JsonPatch.SystemTextJson 10.0.12 (tried on JsonNode): copying a primitive fails, a test against
+// null fails, "remove /a/-" deletes the last item, unknown "op"s are skipped silently, the root path "" throws
+// ArgumentNullException, and its error messages quote data values. (JsonPatch.Net is not available.)
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;

@@ -29,7 +29,12 @@ internal static class PatchedResource
         }
         catch (DeserializationFailedException e)
         {
-            throw new FhirPatchException($"The patched resource is not valid FHIR: {Describe(e)}.");
+            // Firely refuses a resource with no elements besides resourceType, which FHIR allows (e.g. a Patient whose only
+            // element was deleted); empty elements inside a resource stay refused.
+            var problems = e.Exceptions.Where(x => !(x.ErrorCode is "JSON120" or "PVAL129" && x is ExtendedCodedException { InstancePath: "$this" })).ToList();
+            return problems.Count == 0 && e.PartialResult is Resource empty
+                ? empty
+                : throw new FhirPatchException($"The patched resource is not valid FHIR: {Describe(problems)}.");
         }
         catch (JsonException e)
         {
@@ -46,8 +51,8 @@ internal static class PatchedResource
 
     // Firely's Display ("Invalid literal", "Unknown element", ...) and InstancePath name the problem; its full message quotes
     // the offending value, which may be patient data, so it is not used.
-    private static string Describe(DeserializationFailedException e) =>
-        string.Join("; ", e.Exceptions.Select(x => x switch
+    private static string Describe(IEnumerable<CodedException> problems) =>
+        string.Join("; ", problems.Select(x => x switch
         {
             ExtendedCodedException { InstancePath: { Length: > 0 } path } c => $"{c.Display} at {path} ({c.ErrorCode})",
             ExtendedCodedException c => $"{c.Display} ({c.ErrorCode})",
