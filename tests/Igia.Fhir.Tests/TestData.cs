@@ -11,14 +11,23 @@ public static class TestData
     /// </summary>
     public static string SharedFolder => Shared.Value;
 
+    /// <summary>The repository root, recorded at build time (works wherever the binaries are built to).</summary>
+    public static string RepositoryRoot { get; } = typeof(TestData).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+        .Cast<System.Reflection.AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "RepositoryRoot").Value!;
+
     private static string FindShared()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        foreach (var start in new[] { AppContext.BaseDirectory, RepositoryRoot })
         {
-            var shared = Path.Combine(dir.FullName, "shared");
-            if (Directory.Exists(Path.Combine(shared, "fhir-test-cases")))
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                return shared;
+                var shared = Path.Combine(dir.FullName, "shared");
+                if (Directory.Exists(Path.Combine(shared, "fhir-test-cases")))
+                {
+                    return shared;
+                }
             }
         }
 

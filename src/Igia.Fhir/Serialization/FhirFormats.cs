@@ -51,6 +51,10 @@ internal static class FhirFormats
             return JsonSerializer.Deserialize<Resource>(utf8, StrictParse)
                 ?? throw FhirException.BadRequest("The request body is empty or 'null'; a FHIR resource was expected.");
         }
+        catch (DeserializationFailedException e) when (EmptyResource(e) is { } empty)
+        {
+            return empty;
+        }
         catch (DeserializationFailedException e)
         {
             throw new FhirException(HttpStatusCode.BadRequest, OutcomeFromErrors(e));
@@ -78,6 +82,10 @@ internal static class FhirFormats
             };
             using var reader = XmlReader.Create(utf8, settings);
             return XmlDeserializer.DeserializeResource(reader);
+        }
+        catch (DeserializationFailedException e) when (EmptyResource(e) is { } empty)
+        {
+            return empty;
         }
         catch (DeserializationFailedException e)
         {
@@ -148,6 +156,17 @@ internal static class FhirFormats
             _ => null,
         };
     }
+
+    /// <summary>
+    /// A resource with no elements (e.g. an empty Parameters) is valid FHIR — ele-1 applies to elements, not to
+    /// resources — but Firely reports it as an empty element (PVAL129). Accept exactly that case, and nothing else.
+    /// </summary>
+    private static Resource? EmptyResource(DeserializationFailedException e) =>
+        e.PartialResult is Resource resource
+        && e.Exceptions.All(x => x.ErrorCode == "PVAL129")
+        && resource.EnumerateElements().All(element => element.Key == "id")
+            ? resource
+            : null;
 
     private static OperationOutcome OutcomeFromErrors(DeserializationFailedException e)
     {
