@@ -1,0 +1,61 @@
+using System.Collections.Concurrent;
+using Igia.Fhir.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Igia.Fhir.Tests.Client;
+
+/// <summary>Builds a service provider with one Igia FHIR client registered, with short back-off delays for tests.</summary>
+public static class ClientTestServices
+{
+    public static ServiceProvider Build(string baseUrl, Action<IgiaFhirClientOptions>? configure = null, Action<IgiaFhirClientBuilder>? build = null, string name = "test", LogCollector? logs = null)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b =>
+        {
+            b.SetMinimumLevel(LogLevel.Trace);
+            if (logs is not null)
+            {
+                b.AddProvider(logs);
+            }
+        });
+        var builder = services.AddIgiaFhirClient(name, o =>
+        {
+            o.BaseUrl = new Uri(baseUrl);
+            o.Retry.BaseDelay = TimeSpan.FromMilliseconds(10);
+            o.Retry.MaxDelay = TimeSpan.FromMilliseconds(200);
+            configure?.Invoke(o);
+        });
+        build?.Invoke(builder);
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });
+    }
+
+    public static IgiaFhirClient Client(this IServiceProvider services, string name = "test") =>
+        services.GetRequiredService<IIgiaFhirClientFactory>().CreateClient(name);
+}
+
+/// <summary>Collects every log message (formatted, with its properties) of every category.</summary>
+public sealed class LogCollector : ILoggerProvider
+{
+    public ConcurrentQueue<string> Messages { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new Collector(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Collector(LogCollector owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var properties = state is IEnumerable<KeyValuePair<string, object?>> kv ? string.Join(";", kv.Select(p => $"{p.Key}={p.Value}")) : "";
+            owner.Messages.Enqueue($"{logLevel} {category}: {formatter(state, exception)} [{properties}] {exception}");
+        }
+    }
+}
