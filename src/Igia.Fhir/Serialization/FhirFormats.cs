@@ -63,8 +63,9 @@ internal static class FhirFormats
         {
             throw FhirException.BadRequest($"The body is not valid FHIR JSON: {Describe(e)}");
         }
-        catch (NotSupportedException e)
+        catch (Exception e) when (e is NotSupportedException or InvalidOperationException or FormatException or ArgumentException or OverflowException)
         {
+            // Firely throws these for some shapes it cannot map (e.g. an array at the root); all come from the input.
             throw FhirException.BadRequest($"The body is not valid FHIR JSON: {e.Message}");
         }
     }
@@ -95,7 +96,7 @@ internal static class FhirFormats
         {
             throw FhirException.BadRequest($"The body is not well-formed XML: {e.Message}");
         }
-        catch (FormatException e)
+        catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentException or OverflowException)
         {
             throw FhirException.BadRequest($"The body is not valid FHIR XML: {e.Message}");
         }
@@ -163,7 +164,7 @@ internal static class FhirFormats
     /// </summary>
     private static Resource? EmptyResource(DeserializationFailedException e) =>
         e.PartialResult is Resource resource
-        && e.Exceptions.All(x => x.ErrorCode == "PVAL129")
+        && e.Exceptions.All(x => x.ErrorCode is "PVAL129" or "JSON120")
         && resource.EnumerateElements().All(element => element.Key == "id")
             ? resource
             : null;
