@@ -1,9 +1,29 @@
 #!/usr/bin/env bash
-# Runs every test in the solution and prints one closing line "N passed, N failed".
+# The README's test command (.ci/run runs it too): fetches the npm test fixtures when needed, runs every test of
+# Igia.sln in Release, and ends with one line "N passed, N failed, N skipped".
+# Extra arguments go to `dotnet test`, e.g.  bash tests/run-all.sh --filter "FullyQualifiedName~Sandbox"
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+summary() { echo "${1} passed, ${2} failed, ${3} skipped"; }
+
+# FHIR test data from the npm registry (tests/fixtures/package.json); installed again only when the lock file changes.
+if [ -f tests/fixtures/package.json ]; then
+  if [ ! -f tests/fixtures/node_modules/.package-lock.json ] \
+     || [ tests/fixtures/package-lock.json -nt tests/fixtures/node_modules/.package-lock.json ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      echo "error: npm (Node.js) is needed to fetch the test fixtures in tests/fixtures." >&2
+      summary 0 0 0; exit 1
+    fi
+    if ! (cd tests/fixtures && npm ci --no-audit --no-fund); then
+      echo "error: 'npm ci' in tests/fixtures failed." >&2
+      summary 0 0 0; exit 1
+    fi
+  fi
+fi
+
 results=$(mktemp -d)
-dotnet test Igia.sln -c Release --logger "trx;LogFilePrefix=r" --results-directory "$results" 2>&1 | tee "$results/out.log"
+dotnet test Igia.sln -c Release --logger "trx;LogFilePrefix=r" --results-directory "$results" "$@" 2>&1 | tee "$results/out.log"
 status=${PIPESTATUS[0]}
 passed=0; failed=0; skipped=0
 for f in "$results"/*.trx; do
@@ -13,5 +33,6 @@ for f in "$results"/*.trx; do
   x=$(echo "$c" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p'); failed=$((failed + ${x:-0}))
   s=$(echo "$c" | sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p'); skipped=$((skipped + ${s:-0}))
 done
-echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+echo "Test results (trx) and the full log: $results"
+summary "$passed" "$failed" "$skipped"
 exit $status

@@ -7,12 +7,16 @@ namespace Igia.Sandbox;
 /// <summary>
 /// On first start (an empty store), loads a small realistic data set through the FHIR pipeline: organizations,
 /// practitioners and a few dozen patients with encounters, conditions, observations and medication requests.
-/// Deterministic (fixed seed) so docs and tests can rely on it.
+/// Deterministic (fixed seed) so docs and tests can rely on it. Runs while the host starts, before Kestrel
+/// listens, so the first request already finds the data.
 /// </summary>
-internal sealed class SandboxSeeder(IFhirInteractionExecutor fhir, ILogger<SandboxSeeder> logger) : BackgroundService
+internal sealed class SandboxSeeder(IFhirInteractionExecutor fhir, ILogger<SandboxSeeder> logger) : IHostedService
 {
     /// <summary>Number of patients seeded.</summary>
     public const int PatientCount = 40;
+
+    /// <summary>Observations seeded per patient (one per vital sign or lab).</summary>
+    public static int ObservationsPerPatient => Vitals.Length;
 
     private static readonly string[] Families = ["Smith", "Johnson", "García", "Nguyen", "Okafor", "Müller", "Rossi", "Kowalski", "Haddad", "Tanaka", "Silva", "O'Brien", "Larsen", "Dubois", "Singh"];
     private static readonly string[] GivenFemale = ["Maria", "Aisha", "Emma", "Sofia", "Mei", "Chloé", "Amara", "Olivia"];
@@ -45,16 +49,24 @@ internal sealed class SandboxSeeder(IFhirInteractionExecutor fhir, ILogger<Sandb
         ("312938", "sertraline 50 MG Oral Tablet"),
     ];
 
-    protected override async System.Threading.Tasks.Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Seeds an empty store; leaves a store that holds anything (even deleted resources) alone.</summary>
+    public async System.Threading.Tasks.Task StartAsync(CancellationToken cancellationToken)
     {
         var probe = await fhir.ExecuteAsync(new FhirInteraction
         {
             Kind = FhirInteractionKind.History,
             Parameters = [new("_count", "1")],
-            CancellationToken = stoppingToken,
+            CancellationToken = cancellationToken,
         });
-        if (probe.Resource is Bundle { Total: > 0 })
+        if (!probe.IsSuccess)
         {
+            logger.LogError("Cannot tell whether the sandbox store is empty (HTTP {Status}); not seeding.", (int)probe.StatusCode);
+            return;
+        }
+
+        if (probe.Resource is Bundle history && (history.Total > 0 || history.Entry.Count > 0))
+        {
+            logger.LogInformation("The sandbox store already holds data; not seeding.");
             return;
         }
 
@@ -63,17 +75,21 @@ internal sealed class SandboxSeeder(IFhirInteractionExecutor fhir, ILogger<Sandb
             Kind = FhirInteractionKind.Transaction,
             Resource = BuildSeedBundle(),
             Method = "POST",
-            CancellationToken = stoppingToken,
+            CancellationToken = cancellationToken,
         });
         if (response.IsSuccess)
         {
-            logger.LogInformation("Seeded the sandbox with {Count} resources.", ((Bundle)response.Resource!).Entry.Count);
+            logger.LogInformation("Seeded the sandbox with {Count} resources ({Patients} patients).", ((Bundle)response.Resource!).Entry.Count, PatientCount);
         }
         else
         {
-            logger.LogError("Seeding the sandbox failed with HTTP {Status}.", (int)response.StatusCode);
+            var diagnostics = (response.Resource as OperationOutcome)?.Issue.FirstOrDefault()?.Diagnostics;
+            logger.LogError("Seeding the sandbox failed with HTTP {Status}: {Diagnostics}", (int)response.StatusCode, diagnostics);
         }
     }
+
+    /// <inheritdoc />
+    public System.Threading.Tasks.Task StopAsync(CancellationToken cancellationToken) => System.Threading.Tasks.Task.CompletedTask;
 
     /// <summary>The seed data as one transaction Bundle.</summary>
     internal static Bundle BuildSeedBundle()

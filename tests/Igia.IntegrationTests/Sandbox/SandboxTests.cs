@@ -1,0 +1,62 @@
+using Hl7.Fhir.Model;
+using Igia.IntegrationTests.Infrastructure;
+using Igia.Sandbox;
+
+namespace Igia.IntegrationTests.Sandbox;
+
+/// <summary>The sandbox started the way the README says, checked through real HTTP.</summary>
+public sealed class SandboxTests
+{
+    [Fact]
+    public async System.Threading.Tasks.Task Sandbox_FirstStart_SeedsDataThatSearchFinds()
+    {
+        using var data = new TempFolder("igia-sandbox");
+        await using var sandbox = await SandboxHost.StartAsync(data.Path);
+
+        Assert.True(File.Exists(data.Combine("fhir.db")), $"--data was not used: no fhir.db in {data.Path}.\n{sandbox.Server.Output}");
+
+        var capabilities = await sandbox.Http.GetAsync<CapabilityStatement>("metadata");
+        Assert.Contains(capabilities.Rest.Single().Resource, r => r.Type == "Patient");
+
+        var page = await sandbox.Http.GetAsync<Bundle>("Patient?_count=5");
+        Assert.Equal(Bundle.BundleType.Searchset, page.Type);
+        var patients = page.Entry.Select(e => e.Resource).OfType<Patient>().ToList();
+        Assert.Equal(5, patients.Count);
+        Assert.All(patients, p => Assert.NotEmpty(p.Name));
+        Assert.Equal(SandboxSeeder.PatientCount, page.Total);
+        Assert.Contains(page.Link, l => l.Relation == "next");
+
+        var patient = patients[0];
+        var observations = (await sandbox.Http.SearchAllAsync($"Observation?patient={patient.Id}")).OfType<Observation>().ToList();
+        Assert.Equal(SandboxSeeder.ObservationsPerPatient, observations.Count);
+        Assert.All(observations, o => Assert.Equal($"Patient/{patient.Id}", o.Subject?.Reference));
+        Assert.All(observations, o => Assert.Equal("http://loinc.org", o.Code.Coding.Single().System));
+
+        var mrn = patient.Identifier.Single();
+        var byIdentifier = await sandbox.Http.SearchAllAsync($"Patient?identifier={Uri.EscapeDataString($"{mrn.System}|{mrn.Value}")}");
+        Assert.Equal(patient.Id, Assert.Single(byIdentifier).Id);
+
+        var read = await sandbox.Http.GetAsync<Patient>($"Patient/{patient.Id}");
+        Assert.Equal(patient.Id, read.Id);
+    }
+
+    [Fact]
+    public async System.Threading.Tasks.Task Sandbox_RestartOnSameData_DoesNotSeedAgain()
+    {
+        using var data = new TempFolder("igia-sandbox");
+        int patientsBefore, versionsBefore;
+        await using (var first = await SandboxHost.StartAsync(data.Path))
+        {
+            patientsBefore = (await first.Http.SearchAllAsync("Patient?_count=7")).Count;
+            versionsBefore = (await first.Http.GetAsync<Bundle>("_history?_count=1")).Total ?? -1;
+        }
+
+        Assert.Equal(SandboxSeeder.PatientCount, patientsBefore);
+        Assert.True(versionsBefore > SandboxSeeder.PatientCount, $"System history total was {versionsBefore}.");
+
+        await using var second = await SandboxHost.StartAsync(data.Path);
+        Assert.Equal(patientsBefore, (await second.Http.SearchAllAsync("Patient?_count=7")).Count);
+        Assert.Equal(versionsBefore, (await second.Http.GetAsync<Bundle>("_history?_count=1")).Total);
+        Assert.Contains("already holds data", second.Server.Output);
+    }
+}
