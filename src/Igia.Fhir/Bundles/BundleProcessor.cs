@@ -32,10 +32,9 @@ internal sealed class BundleProcessor(FhirPipeline pipeline, IFhirStore store, F
                 $"The Bundle has {bundle.Entry.Count} entries; this server accepts at most {_options.MaxBundleEntries}.");
         }
 
-        var entries = bundle.Entry.Select((e, i) => ParseEntry(interaction, e, i)).ToList();
         return interaction.Kind == FhirInteractionKind.Transaction
-            ? await TransactionAsync(interaction, entries)
-            : await BatchAsync(interaction, entries);
+            ? await TransactionAsync(interaction, bundle.Entry.Select((e, i) => ParseEntry(interaction, e, i)).ToList())
+            : await BatchAsync(interaction, bundle);
     }
 
     private sealed record Entry(int Index, Bundle.EntryComponent Source, FhirRoute Route, List<KeyValuePair<string, string>> Query, string Method, string Url);
@@ -85,12 +84,22 @@ internal sealed class BundleProcessor(FhirPipeline pipeline, IFhirStore store, F
         return new Entry(index, entry, route, query, method, url);
     }
 
-    private async Task<FhirResponse> BatchAsync(FhirInteraction parent, List<Entry> entries)
+    private async Task<FhirResponse> BatchAsync(FhirInteraction parent, Bundle bundle)
     {
         var result = new Bundle { Type = Bundle.BundleType.BatchResponse };
-        foreach (var entry in entries)
+        for (var i = 0; i < bundle.Entry.Count; i++)
         {
-            var response = await pipeline.ExecuteAsync(ToInteraction(parent, entry, null, null));
+            FhirResponse response;
+            try
+            {
+                response = await pipeline.ExecuteAsync(ToInteraction(parent, ParseEntry(parent, bundle.Entry[i], i), null, null));
+            }
+            catch (FhirException e)
+            {
+                // Batch entries stand alone: one that cannot even be parsed fails by itself.
+                response = new FhirResponse { StatusCode = e.StatusCode, Resource = e.Outcome };
+            }
+
             result.Entry.Add(ToResponseEntry(parent, response));
         }
 

@@ -28,7 +28,7 @@ internal static class ReferenceRewriter
             {
                 throw FhirException.BadRequest($"Transaction entry {entryIndex}: the reference '{value}' matches no fullUrl in the Bundle.");
             }
-            else if (value.IndexOf('?') is > 0 and var q && !value.Contains("://", StringComparison.Ordinal))
+            else if (value.IndexOf('?') is > 0 and var q && !value.AsSpan(0, q).Contains("://", StringComparison.Ordinal))
             {
                 var type = value[..q];
                 if (!ModelInfo.IsKnownResource(type))

@@ -1,6 +1,12 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
 using Hl7.Fhir.Model;
+using Igia.Fhir.Pipeline;
 using Igia.Fhir.Serialization;
+using Igia.Fhir.Server;
 using Igia.Fhir.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Igia.Fhir.Search;
 
@@ -16,32 +22,311 @@ internal sealed record SearchRequest(string? ResourceType, IReadOnlyList<KeyValu
 /// <summary>Extracts index rows at write time and runs searches into searchset Bundles.</summary>
 internal sealed class FhirSearchService
 {
+    private readonly SearchIndexer _indexer;
+    private readonly SearchRequestParser _parser;
+    private readonly FhirServerOptions _options;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the service.</summary>
+    public FhirSearchService(SearchParameterRegistry registry, IOptions<FhirServerOptions> options, TimeProvider time)
+    {
+        _options = options.Value;
+        _time = time;
+        _indexer = new SearchIndexer(registry);
+        _parser = new SearchRequestParser(registry, _options);
+    }
+
     /// <summary>The index rows of a resource, for every search parameter of its type.</summary>
-    public IReadOnlyList<SearchIndexEntry> Extract(Resource resource) => [];
+    public IReadOnlyList<SearchIndexEntry> Extract(Resource resource) => _indexer.Extract(resource);
 
     /// <summary>Runs a search and builds the searchset Bundle (matches, includes, links, total, warnings).</summary>
     public async Task<Bundle> SearchAsync(IFhirStoreSession session, SearchRequest request, CancellationToken cancellationToken)
     {
-        var query = new SearchQuery { ResourceTypes = request.ResourceType is null ? [] : [request.ResourceType] };
-        var result = await session.SearchAsync(query, cancellationToken);
-        var bundle = new Bundle { Type = Bundle.BundleType.Searchset, Total = result.Total };
-        foreach (var match in result.Matches)
-        {
-            bundle.Entry.Add(new Bundle.EntryComponent
-            {
-                FullUrl = $"{request.BaseUrl}/{match.ResourceType}/{match.Id}",
-                Resource = FhirFormats.ParseStored(match.Json!),
-                Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Match },
-            });
-        }
-
-        return bundle;
+        var parsed = _parser.Parse(request);
+        return parsed.GetPages is not null
+            ? await NextPageAsync(session, request, parsed, cancellationToken)
+            : await FirstPageAsync(session, request, parsed, cancellationToken);
     }
 
     /// <summary>Finds the current resources of <paramref name="resourceType"/> matching criteria, for conditional interactions (at most <paramref name="max"/>).</summary>
     public async Task<IReadOnlyList<StoredResource>> FindAsync(IFhirStoreSession session, string resourceType, IReadOnlyList<KeyValuePair<string, string>> criteria, int max, CancellationToken cancellationToken)
     {
-        var result = await session.SearchAsync(new SearchQuery { ResourceTypes = [resourceType], Count = max }, cancellationToken);
+        var parsed = _parser.Parse(new SearchRequest(resourceType, criteria, _options.BaseUrl?.ToString().TrimEnd('/') ?? "", Strict: true), criteriaOnly: true);
+        var result = await session.SearchAsync(new SearchQuery
+        {
+            ResourceTypes = [resourceType],
+            Conditions = parsed.Conditions,
+            Count = max,
+            MaxResults = max,
+            BaseUrl = _options.BaseUrl?.ToString().TrimEnd('/'),
+            Now = _time.GetUtcNow(),
+        }, cancellationToken);
         return result.Matches;
+    }
+
+    private async Task<Bundle> FirstPageAsync(IFhirStoreSession session, SearchRequest request, ParsedSearch parsed, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var state = EncodeState(request, parsed.Used);
+        var query = new SearchQuery
+        {
+            ResourceTypes = parsed.ResourceTypes,
+            Conditions = parsed.Conditions,
+            Sort = parsed.Sort,
+            Count = parsed.Count,
+            Offset = parsed.Offset,
+            Total = parsed.CountOnly ? SearchTotalMode.Accurate : parsed.Total,
+            CountOnly = parsed.CountOnly,
+            Includes = parsed.Includes,
+            MaxIncluded = Math.Max(_options.MaxPageSize, 100),
+            BaseUrl = request.BaseUrl,
+            MaxResults = _options.MaxSearchResults,
+            SnapshotExpires = now + _options.SearchSnapshotLifetime,
+            SnapshotState = state,
+            Now = now,
+        };
+        var result = await session.SearchAsync(query, cancellationToken);
+        var bundle = NewBundle(parsed, result.Total);
+        AddEntries(bundle, request.BaseUrl, result);
+        AddWarnings(bundle, parsed.Warnings);
+
+        var path = SearchPath(request);
+        var passthrough = parsed.Passthrough;
+        var selfParameters = new List<KeyValuePair<string, string>>(parsed.Used);
+        if (parsed.CountGiven)
+        {
+            selfParameters.Add(new("_count", parsed.Count.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        if (parsed.Offset > 0)
+        {
+            selfParameters.Add(new("_offset", parsed.Offset.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        bundle.Link.Add(Link("self", Url(request.BaseUrl, path, selfParameters.Concat(passthrough))));
+        if (result.SnapshotId is { } snapshot)
+        {
+            AddPagingLinks(bundle, request.BaseUrl, path, snapshot, parsed.Offset, parsed.Count, result.Total, result.Matches.Count, passthrough, includeSelf: false);
+        }
+
+        return bundle;
+    }
+
+    private async Task<Bundle> NextPageAsync(IFhirStoreSession session, SearchRequest request, ParsedSearch paging, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var count = paging.CountGiven ? Math.Min(paging.Count, _options.MaxPageSize) : _options.DefaultPageSize;
+        StoreSearchResult page;
+        try
+        {
+            page = await session.SearchAsync(new SearchQuery
+            {
+                SnapshotId = paging.GetPages,
+                Offset = paging.Offset,
+                Count = count,
+                BaseUrl = request.BaseUrl,
+                Now = now,
+            }, cancellationToken);
+        }
+        catch (SearchSnapshotNotFoundException e)
+        {
+            throw e.Expired
+                ? new FhirException(HttpStatusCode.Gone, OperationOutcome.IssueType.NotFound, "The search result set (_getpages) has expired; run the search again.")
+                : FhirException.NotFound("The search result set (_getpages) is not known; run the search again.");
+        }
+
+        var (original, used) = DecodeState(page.SnapshotState);
+        if (original.ResourceType != request.ResourceType || original.CompartmentType != request.CompartmentType || original.CompartmentId != request.CompartmentId)
+        {
+            throw FhirException.BadRequest("_getpages: the result set belongs to a different search URL.");
+        }
+
+        foreach (var other in paging.Other)
+        {
+            if (!used.Contains(other))
+            {
+                throw FhirException.BadRequest($"_getpages: parameter '{SearchRequestParser.Truncate(other.Key)}' was not part of the original search and cannot be added to a page request.");
+            }
+        }
+
+        // Re-read the original search's result parameters (includes, _total) from the snapshot.
+        var parsed = _parser.Parse(request with { Parameters = used, Strict = false });
+        var included = page.Included;
+        if (parsed.Includes.Count > 0 && page.Matches.Count > 0)
+        {
+            var includeResult = await session.SearchAsync(new SearchQuery
+            {
+                ResourceTypes = page.Matches.Select(m => m.ResourceType).Distinct().ToList(),
+                Conditions = [new ResourceKeysCondition(page.Matches.Select(m => (m.ResourceType, m.Id)).ToList())],
+                Count = page.Matches.Count,
+                MaxResults = page.Matches.Count,
+                Includes = parsed.Includes,
+                MaxIncluded = Math.Max(_options.MaxPageSize, 100),
+                BaseUrl = request.BaseUrl,
+                Now = now,
+            }, cancellationToken);
+            included = includeResult.Included;
+        }
+
+        var bundle = NewBundle(parsed, page.Total);
+        AddEntries(bundle, request.BaseUrl, page with { Included = included });
+        var path = SearchPath(request);
+        AddPagingLinks(bundle, request.BaseUrl, path, paging.GetPages!, paging.Offset, count, page.Total, page.Matches.Count, paging.Passthrough, includeSelf: true);
+        return bundle;
+    }
+
+    private static Bundle NewBundle(ParsedSearch parsed, int? total)
+    {
+        var bundle = new Bundle
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Type = Bundle.BundleType.Searchset,
+            Meta = new Meta { LastUpdated = DateTimeOffset.UtcNow },
+        };
+        if (total is not null && (parsed.Total != SearchTotalMode.None || !parsed.TotalGiven || parsed.CountOnly))
+        {
+            bundle.Total = total;
+        }
+
+        return bundle;
+    }
+
+    private static void AddEntries(Bundle bundle, string baseUrl, StoreSearchResult result)
+    {
+        foreach (var match in result.Matches)
+        {
+            bundle.Entry.Add(Entry(baseUrl, match, Bundle.SearchEntryMode.Match));
+        }
+
+        foreach (var include in result.Included)
+        {
+            bundle.Entry.Add(Entry(baseUrl, include, Bundle.SearchEntryMode.Include));
+        }
+    }
+
+    private static Bundle.EntryComponent Entry(string baseUrl, StoredResource stored, Bundle.SearchEntryMode mode) => new()
+    {
+        FullUrl = $"{baseUrl}/{stored.ResourceType}/{stored.Id}",
+        Resource = FhirFormats.ParseStored(stored.Json!),
+        Search = new Bundle.SearchComponent { Mode = mode },
+    };
+
+    private static void AddWarnings(Bundle bundle, List<string> warnings)
+    {
+        if (warnings.Count == 0)
+        {
+            return;
+        }
+
+        var outcome = new OperationOutcome();
+        foreach (var warning in warnings)
+        {
+            outcome.Issue.Add(new OperationOutcome.IssueComponent
+            {
+                Severity = OperationOutcome.IssueSeverity.Warning,
+                Code = OperationOutcome.IssueType.NotSupported,
+                Diagnostics = warning,
+            });
+        }
+
+        bundle.Entry.Add(new Bundle.EntryComponent
+        {
+            FullUrl = "urn:uuid:" + Guid.NewGuid().ToString(),
+            Resource = outcome,
+            Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Outcome },
+        });
+    }
+
+    private static void AddPagingLinks(Bundle bundle, string baseUrl, string path, string snapshot, int offset, int count, int? total, int pageSize,
+        IReadOnlyList<KeyValuePair<string, string>> passthrough, bool includeSelf)
+    {
+        string Page(int pageOffset) => Url(baseUrl, path, new KeyValuePair<string, string>[]
+        {
+            new("_getpages", snapshot),
+            new("_offset", pageOffset.ToString(CultureInfo.InvariantCulture)),
+            new("_count", count.ToString(CultureInfo.InvariantCulture)),
+        }.Concat(passthrough));
+
+        if (includeSelf)
+        {
+            bundle.Link.Add(Link("self", Page(offset)));
+        }
+
+        if (count == 0)
+        {
+            return;
+        }
+
+        bundle.Link.Add(Link("first", Page(0)));
+        if (offset > 0)
+        {
+            bundle.Link.Add(Link("previous", Page(Math.Max(0, offset - count))));
+        }
+
+        var hasNext = total is { } t ? offset + count < t : pageSize == count;
+        if (hasNext)
+        {
+            bundle.Link.Add(Link("next", Page(offset + count)));
+        }
+
+        if (total is { } all && all > 0)
+        {
+            bundle.Link.Add(Link("last", Page((all - 1) / count * count)));
+        }
+    }
+
+    private static Bundle.LinkComponent Link(string relation, string url) => new() { Relation = relation, Url = url };
+
+    private static string SearchPath(SearchRequest request) =>
+        request.CompartmentType is not null
+            ? $"{request.CompartmentType}/{request.CompartmentId}/{request.ResourceType ?? "*"}"
+            : request.ResourceType ?? "";
+
+    private static string Url(string baseUrl, string path, IEnumerable<KeyValuePair<string, string>> parameters)
+    {
+        var sb = new StringBuilder(baseUrl);
+        if (path.Length > 0)
+        {
+            sb.Append('/').Append(path);
+        }
+
+        var first = true;
+        foreach (var (name, value) in parameters)
+        {
+            sb.Append(first ? '?' : '&').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
+            first = false;
+        }
+
+        return sb.ToString();
+    }
+
+    // The snapshot keeps the original search so later pages can re-apply its includes and check the request belongs to it.
+    private static string EncodeState(SearchRequest request, IEnumerable<KeyValuePair<string, string>> used)
+    {
+        var sb = new StringBuilder();
+        sb.Append(request.ResourceType).Append('\n').Append(request.CompartmentType).Append('\n').Append(request.CompartmentId).Append('\n');
+        sb.Append(string.Join('&', used.Select(p => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value))));
+        return sb.ToString();
+    }
+
+    private static (SearchRequest Request, List<KeyValuePair<string, string>> Used) DecodeState(string? state)
+    {
+        var lines = (state ?? "\n\n\n").Split('\n', 4);
+        if (lines.Length < 4)
+        {
+            throw FhirException.BadRequest("_getpages: the result set cannot be read.");
+        }
+
+        var used = new List<KeyValuePair<string, string>>();
+        foreach (var pair in lines[3].Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=');
+            used.Add(eq < 0
+                ? new(Uri.UnescapeDataString(pair), "")
+                : new(Uri.UnescapeDataString(pair[..eq]), Uri.UnescapeDataString(pair[(eq + 1)..])));
+        }
+
+        static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
+        return (new SearchRequest(NullIfEmpty(lines[0]), used, "", false, NullIfEmpty(lines[1]), NullIfEmpty(lines[2])), used);
     }
 }

@@ -3,8 +3,10 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Xml;
+using Hl7.Fhir.Introspection;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
+using Hl7.Fhir.Validation;
 using Igia.Fhir.Pipeline;
 
 namespace Igia.Fhir.Serialization;
@@ -33,14 +35,21 @@ internal static class FhirFormats
     public const int MaxJsonDepth = 96;
 
     private static readonly JsonSerializerOptions StrictParse = new JsonSerializerOptions { MaxDepth = MaxJsonDepth }
-        .ForFhir(ModelInfo.ModelInspector).UsingMode(DeserializationMode.Strict);
+        .ForFhir(ModelInfo.ModelInspector, ((FhirJsonConverterOptions)new FhirJsonConverterOptions().UsingMode(DeserializationMode.Strict)) with { Validator = R4UriRule.Instance });
 
     private static readonly ConcurrentDictionary<(bool Pretty, string? Summary), JsonSerializerOptions> WriteOptionsCache = new();
 
     /// <summary>Compact JSON options without summary filtering, for storage.</summary>
     public static readonly JsonSerializerOptions StorageJson = CreateWriteOptions(false, null, null);
 
-    private static readonly FhirXmlDeserializer XmlDeserializer = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
+    /// <summary>
+    /// Reading stored JSON back: it was validated when it was written, so it is not validated again (which would also
+    /// refuse the uri values that <see cref="R4UriRule"/> lets in).
+    /// </summary>
+    private static readonly JsonSerializerOptions StoredParse = new JsonSerializerOptions { MaxDepth = 256 }
+        .ForFhir(ModelInfo.ModelInspector).UsingMode(DeserializationMode.Ostrich);
+
+    private static readonly FhirXmlDeserializer XmlDeserializer = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict) with { Validator = R4UriRule.Instance });
     private static readonly BaseFhirXmlSerializer XmlSerializer = new(ModelInfo.ModelInspector);
 
     /// <summary>Parses a FHIR JSON resource; any syntax or model error becomes a 400 naming it.</summary>
@@ -70,6 +79,13 @@ internal static class FhirFormats
         }
     }
 
+    /// <summary>
+    /// Maximum element nesting depth of an XML body. XML nests no deeper than the same resource in JSON (it has no
+    /// arrays), so this leaves as much room as <see cref="MaxJsonDepth"/>; deeper bodies are refused before they
+    /// reach Firely's recursive deserializer, which would otherwise overflow the stack.
+    /// </summary>
+    public const int MaxXmlDepth = MaxJsonDepth;
+
     /// <summary>Parses a FHIR XML resource; any syntax or model error becomes a 400 naming it.</summary>
     public static Resource ParseXml(Stream utf8)
     {
@@ -80,7 +96,30 @@ internal static class FhirFormats
                 DtdProcessing = DtdProcessing.Prohibit,
                 XmlResolver = null,
                 MaxCharactersFromEntities = 0,
+                CloseInput = false,
             };
+            if (!utf8.CanSeek)
+            {
+                var buffer = new MemoryStream();
+                utf8.CopyTo(buffer);
+                utf8 = buffer;
+                utf8.Position = 0;
+            }
+
+            // First pass: well-formedness and depth, with no recursion.
+            var start = utf8.Position;
+            using (var scan = XmlReader.Create(utf8, settings))
+            {
+                while (scan.Read())
+                {
+                    if (scan.Depth > MaxXmlDepth)
+                    {
+                        throw FhirException.BadRequest($"The XML body nests elements deeper than the maximum depth of {MaxXmlDepth}.");
+                    }
+                }
+            }
+
+            utf8.Position = start;
             using var reader = XmlReader.Create(utf8, settings);
             return XmlDeserializer.DeserializeResource(reader);
         }
@@ -104,7 +143,7 @@ internal static class FhirFormats
 
     /// <summary>Parses stored JSON (trusted: written by this server).</summary>
     public static Resource ParseStored(string json) =>
-        JsonSerializer.Deserialize<Resource>(json, StorageJson) ?? throw new InvalidOperationException("Stored resource is null.");
+        JsonSerializer.Deserialize<Resource>(json, StoredParse) ?? throw new InvalidOperationException("Stored resource is null.");
 
     /// <summary>Serialises for storage (compact JSON).</summary>
     public static string ToStorageJson(Resource resource) => JsonSerializer.Serialize(resource, StorageJson);
@@ -202,5 +241,31 @@ internal static class FhirFormats
     {
         var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
         return cut > 0 ? message[..cut] : message;
+    }
+}
+
+/// <summary>
+/// Firely checks uri, url and canonical values with <see cref="Uri"/> parsing (and OID/UUID syntax after
+/// <c>urn:oid:</c>/<c>urn:uuid:</c>), which refuses values that R4 allows: its rule for these types is only
+/// "no whitespace" (regex <c>\S*</c>), e.g. <c>http://.........?</c> or <c>urn:uuid:</c> in upper case in the
+/// spec's own examples. This validator keeps every other check of strict parsing and applies the R4 rule to those three types.
+/// </summary>
+internal sealed partial class R4UriRule(IPocoValidator inner) : IPocoValidator
+{
+    /// <summary>Firely's strict-mode validator with the R4 rule for uri, url and canonical.</summary>
+    public static readonly R4UriRule Instance = new(new FhirAttributeValidator());
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\S+$")]
+    private static partial System.Text.RegularExpressions.Regex NoWhitespace();
+
+    public IReadOnlyCollection<CodedValidationException> ValidateProperty(string name, object? value, PropertyMapping? mapping, PocoValidationContext context) =>
+        inner.ValidateProperty(name, value, mapping, context);
+
+    public IReadOnlyCollection<CodedValidationException> ValidateObject(Base instance, ClassMapping classMapping, PocoValidationContext context)
+    {
+        var errors = inner.ValidateObject(instance, classMapping, context);
+        return errors.Count > 0 && instance is FhirUri or FhirUrl or Canonical && ((PrimitiveType)instance).JsonValue is string value && NoWhitespace().IsMatch(value)
+            ? errors.Where(e => e.ErrorCode != CodedValidationException.LITERAL_INVALID_CODE).ToList()
+            : errors;
     }
 }

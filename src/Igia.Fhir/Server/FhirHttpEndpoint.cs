@@ -6,6 +6,7 @@ using Hl7.Fhir.Model;
 using Igia.Fhir.Pipeline;
 using Igia.Fhir.Serialization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -23,6 +24,13 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
         var format = FhirFormat.Json;
         FhirResponse response;
         FhirInteraction? interaction = null;
+
+        // MaxBodyBytes governs FHIR requests, not the web server's own default (Kestrel's is 30 MB).
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = _options.MaxBodyBytes;
+        }
+
         try
         {
             format = NegotiateFormat(request);
@@ -67,7 +75,17 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
         {
             if (request.HasFormContentType)
             {
-                var form = await request.ReadFormAsync(context.RequestAborted);
+                IFormCollection form;
+                try
+                {
+                    form = await request.ReadFormAsync(context.RequestAborted);
+                }
+                catch (InvalidDataException e)
+                {
+                    // The form reader's limits (value count, key and value length) are the client's problem.
+                    throw FhirException.BadRequest($"The form body of POST _search is not acceptable: {e.Message}");
+                }
+
                 foreach (var (key, values) in form)
                 {
                     foreach (var value in values)
@@ -222,7 +240,8 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
     /// <summary>Picks the response format from <c>_format</c>, then <c>Accept</c>; JSON when the client does not care.</summary>
     internal static FhirFormat NegotiateFormat(HttpRequest request)
     {
-        var format = request.Query["_format"].ToString();
+        // A '+' left unescaped in the query (_format=application/fhir+xml) arrives as a space.
+        var format = request.Query["_format"].ToString().Replace(' ', '+');
         if (format.Length > 0)
         {
             return MediaTypeOf(format) switch

@@ -25,6 +25,7 @@ internal sealed partial class FhirInteractionHandler(
     IServiceProvider services)
 {
     private readonly FhirServerOptions _options = options.Value;
+    private long _lastTimestampTicks;
 
     /// <summary>Runs batch/transaction entries; set once the pipeline exists (it calls back into the pipeline).</summary>
     internal BundleProcessor? Bundles { get; set; }
@@ -396,8 +397,21 @@ internal sealed partial class FhirInteractionHandler(
     {
         var now = time.GetUtcNow();
         now = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
-        // Keep versions of one resource strictly ordered in time even if the clock steps back.
-        return current is not null && now <= current.LastUpdated ? current.LastUpdated.AddMilliseconds(1) : now;
+
+        // Every write of this server is strictly later than the one before, and than the version it replaces, even
+        // if the clock steps back: when two share a millisecond the later is one tick later. So versions of a resource
+        // stay ordered, time stamps do not run ahead of the clock (but for those ticks), and a write committed after a history page was read is
+        // always newer than that page.
+        var floor = current?.LastUpdated.UtcTicks ?? 0;
+        while (true)
+        {
+            var last = Interlocked.Read(ref _lastTimestampTicks);
+            var ticks = Math.Max(now.UtcTicks, Math.Max(floor, last) + 1);
+            if (Interlocked.CompareExchange(ref _lastTimestampTicks, ticks, last) == last)
+            {
+                return new DateTimeOffset(ticks, TimeSpan.Zero);
+            }
+        }
     }
 
     private static void CheckIfMatch(FhirInteraction interaction, StoredResource? current)
@@ -428,7 +442,8 @@ internal sealed partial class FhirInteractionHandler(
 
     private async Task<IReadOnlyList<StoredResource>> FindConditionalAsync(IFhirStoreSession session, FhirInteraction interaction, int max)
     {
-        var criteria = interaction.Parameters.Where(p => p.Key is not "_format" and not "_pretty").ToList();
+        // A nameless parameter (DELETE Patient?=) is no criterion: it must not turn into "match everything".
+        var criteria = interaction.Parameters.Where(p => p.Key.Length > 0 && p.Key is not "_format" and not "_pretty").ToList();
         if (criteria.Count == 0)
         {
             throw new FhirException(HttpStatusCode.PreconditionFailed, OperationOutcome.IssueType.Required, "A conditional interaction needs search criteria.");
@@ -443,7 +458,7 @@ internal sealed partial class FhirInteractionHandler(
         var q = query.StartsWith('?') ? query[1..] : query;
         var parsed = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery("?" + q);
         var list = new List<KeyValuePair<string, string>>();
-        foreach (var (key, values) in parsed)
+        foreach (var (key, values) in parsed.Where(p => p.Key.Length > 0))
         {
             foreach (var value in values)
             {
@@ -529,6 +544,7 @@ internal sealed partial class FhirInteractionHandler(
         }
 
         // Pin the page set to what existed at the first request, so later pages stay correct while others write.
+        var firstPage = before is null && offset == 0;
         before ??= time.GetUtcNow();
         var result = await session.HistoryAsync(new HistoryQuery
         {
@@ -540,6 +556,12 @@ internal sealed partial class FhirInteractionHandler(
             Count = count,
             Offset = offset,
         }, interaction.CancellationToken);
+        if (firstPage && result.Entries.Count > 0)
+        {
+            // A write in flight when this page was read has a time stamp before "now" but commits later; it is
+            // always newer than the newest version read here (see NextTimestamp), so that version bounds the pages.
+            before = result.Entries[0].LastUpdated;
+        }
 
         var bundle = new Bundle { Type = Bundle.BundleType.History, Total = result.Total };
         foreach (var entry in result.Entries)
@@ -581,7 +603,7 @@ internal sealed partial class FhirInteractionHandler(
 
         bundle.Link.Add(new Bundle.LinkComponent { Relation = "self", Url = Link(offset) });
         bundle.Link.Add(new Bundle.LinkComponent { Relation = "first", Url = Link(0) });
-        if (offset + count < result.Total)
+        if (count > 0 && offset + count < result.Total)
         {
             bundle.Link.Add(new Bundle.LinkComponent { Relation = "next", Url = Link(offset + count) });
         }

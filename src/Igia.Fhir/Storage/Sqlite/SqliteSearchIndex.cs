@@ -1,43 +1,874 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Hl7.Fhir.Model;
 using Igia.Fhir.Search;
 using Microsoft.Data.Sqlite;
 
 namespace Igia.Fhir.Storage.Sqlite;
 
-/// <summary>Search index tables of the SQLite store: writing index rows and translating a <see cref="SearchQuery"/> to SQL.</summary>
+/// <summary>
+/// Search index tables of the SQLite store: writing index rows and translating a <see cref="SearchQuery"/> to SQL.
+/// One table per value type; every table is keyed by (rid, seq) so that replacing a resource's rows is a key-range delete,
+/// and has a covering index that starts with the parameter code, so that every condition is an index lookup.
+/// User values only ever reach SQL as parameters.
+/// </summary>
 internal static class SqliteSearchIndex
 {
     /// <summary>Schema migrations of the index tables, run after those of <see cref="SqliteSchema"/>.</summary>
-    public static readonly string[] Migrations = [];
+    public static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE idx_string (
+            rid INTEGER NOT NULL, seq INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+            norm TEXT NOT NULL, exact TEXT NOT NULL,
+            PRIMARY KEY (rid, seq)) WITHOUT ROWID;
+        CREATE INDEX ix_idx_string ON idx_string(param, norm);
+        CREATE TABLE idx_token (
+            rid INTEGER NOT NULL, seq INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+            system TEXT NULL, code TEXT NULL, text TEXT NULL,
+            PRIMARY KEY (rid, seq)) WITHOUT ROWID;
+        CREATE INDEX ix_idx_token ON idx_token(param, code, system);
+        CREATE TABLE idx_reference (
+            rid INTEGER NOT NULL, seq INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+            target_type TEXT NULL, target_id TEXT NULL, url TEXT NULL,
+            PRIMARY KEY (rid, seq)) WITHOUT ROWID;
+        CREATE INDEX ix_idx_reference ON idx_reference(param, target_id, target_type);
+        CREATE INDEX ix_idx_reference_url ON idx_reference(param, url) WHERE url IS NOT NULL;
+        CREATE TABLE idx_date (
+            rid INTEGER NOT NULL, seq INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+            low INTEGER NOT NULL, high INTEGER NOT NULL,
+            PRIMARY KEY (rid, seq)) WITHOUT ROWID;
+        CREATE INDEX ix_idx_date_low ON idx_date(param, low, high);
+        CREATE INDEX ix_idx_date_high ON idx_date(param, high);
+        CREATE TABLE idx_number (
+            rid INTEGER NOT NULL, seq INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+            value REAL NOT NULL,
+            PRIMARY KEY (rid, seq)) WITHOUT ROWID;
+        CREATE INDEX ix_idx_number ON idx_number(param, value);
+        CREATE TABLE idx_quantity (
+            rid INTEGER NOT NULL, seq INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+            value REAL NOT NULL, system TEXT NULL, code TEXT NULL, unit TEXT NULL, cvalue REAL NULL, ccode TEXT NULL,
+            PRIMARY KEY (rid, seq)) WITHOUT ROWID;
+        CREATE INDEX ix_idx_quantity ON idx_quantity(param, code, value);
+        CREATE INDEX ix_idx_quantity_canonical ON idx_quantity(param, ccode, cvalue) WHERE ccode IS NOT NULL;
+        CREATE TABLE idx_uri (
+            rid INTEGER NOT NULL, seq INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+            uri TEXT NOT NULL,
+            PRIMARY KEY (rid, seq)) WITHOUT ROWID;
+        CREATE INDEX ix_idx_uri ON idx_uri(param, uri);
+        """,
+    ];
+
+    private const string DeleteSql =
+        "DELETE FROM idx_string WHERE rid = $rid; DELETE FROM idx_token WHERE rid = $rid; DELETE FROM idx_reference WHERE rid = $rid; " +
+        "DELETE FROM idx_date WHERE rid = $rid; DELETE FROM idx_number WHERE rid = $rid; DELETE FROM idx_quantity WHERE rid = $rid; DELETE FROM idx_uri WHERE rid = $rid;";
+
+    private const int RowsPerInsert = 200;
+
+    /// <summary>A string above every other that starts with a given prefix, for prefix ranges on the BINARY collation.</summary>
+    private const string Highest = "\U0010FFFF";
 
     /// <summary>Replaces the index rows of resource <paramref name="rid"/>.</summary>
-    public static Task ReplaceAsync(SqliteConnection connection, SqliteTransaction tx, long rid, string resourceType, IReadOnlyList<SearchIndexEntry> entries, CancellationToken cancellationToken) =>
-        Task.CompletedTask;
+    public static async Task ReplaceAsync(SqliteConnection connection, SqliteTransaction tx, long rid, string resourceType, IReadOnlyList<SearchIndexEntry> entries, CancellationToken cancellationToken)
+    {
+        await using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.Parameters.AddWithValue("$rid", rid);
+        var sql = new StringBuilder(DeleteSql);
+        if (entries.Count > 0)
+        {
+            var tables = new TableRows[7];
+            var group = 0;
+            foreach (var entry in entries)
+            {
+                if (entry is CompositeIndexEntry composite)
+                {
+                    group++;
+                    foreach (var component in composite.Components)
+                    {
+                        foreach (var row in component)
+                        {
+                            AddRow(tables, row, group);
+                        }
+                    }
+                }
+                else
+                {
+                    AddRow(tables, entry, 0);
+                }
+            }
+
+            var p = 0;
+            foreach (var table in tables)
+            {
+                if (table is null)
+                {
+                    continue;
+                }
+
+                for (var start = 0; start < table.Rows.Count; start += RowsPerInsert)
+                {
+                    sql.Append("INSERT INTO ").Append(table.Name).Append(table.Columns).Append(" VALUES ");
+                    var end = Math.Min(start + RowsPerInsert, table.Rows.Count);
+                    for (var i = start; i < end; i++)
+                    {
+                        var (values, grp) = table.Rows[i];
+                        sql.Append(i == start ? "($rid," : ",($rid,").Append(i.ToString(CultureInfo.InvariantCulture)).Append(',')
+                            .Append(grp.ToString(CultureInfo.InvariantCulture));
+                        foreach (var value in values)
+                        {
+                            var name = "$v" + p++.ToString(CultureInfo.InvariantCulture);
+                            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+                            sql.Append(',').Append(name);
+                        }
+
+                        sql.Append(')');
+                    }
+
+                    sql.Append(';');
+                }
+            }
+        }
+
+        cmd.CommandText = sql.ToString();
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private sealed class TableRows(string name, string columns)
+    {
+        public string Name { get; } = name;
+
+        public string Columns { get; } = columns;
+
+        public List<(object?[] Values, int Group)> Rows { get; } = [];
+    }
+
+    private static void AddRow(TableRows[] tables, SearchIndexEntry entry, int group)
+    {
+        switch (entry)
+        {
+            case StringIndexEntry s:
+                Table(tables, 0, "idx_string", "(rid,seq,grp,param,norm,exact)").Rows.Add(([s.ParameterCode, s.Normalized, s.Exact], group));
+                break;
+            case TokenIndexEntry t:
+                Table(tables, 1, "idx_token", "(rid,seq,grp,param,system,code,text)").Rows.Add(([t.ParameterCode, t.System, t.Code, t.Text], group));
+                break;
+            case ReferenceIndexEntry r:
+                Table(tables, 2, "idx_reference", "(rid,seq,grp,param,target_type,target_id,url)").Rows.Add(([r.ParameterCode, r.TargetType, r.TargetId, r.Url], group));
+                break;
+            case DateIndexEntry d:
+                Table(tables, 3, "idx_date", "(rid,seq,grp,param,low,high)").Rows.Add(([d.ParameterCode, d.Low.UtcTicks, d.High.UtcTicks], group));
+                break;
+            case NumberIndexEntry n:
+                Table(tables, 4, "idx_number", "(rid,seq,grp,param,value)").Rows.Add(([n.ParameterCode, (double)n.Value], group));
+                break;
+            case QuantityIndexEntry q:
+                Table(tables, 5, "idx_quantity", "(rid,seq,grp,param,value,system,code,unit,cvalue,ccode)").Rows.Add(
+                    ([q.ParameterCode, (double)q.Value, q.System, q.Code, q.Unit, q.CanonicalValue is { } cv ? (double)cv : null, q.CanonicalCode], group));
+                break;
+            case UriIndexEntry u:
+                Table(tables, 6, "idx_uri", "(rid,seq,grp,param,uri)").Rows.Add(([u.ParameterCode, u.Uri], group));
+                break;
+        }
+    }
+
+    private static TableRows Table(TableRows[] tables, int index, string name, string columns) => tables[index] ??= new TableRows(name, columns);
+
+    // ---- search -----------------------------------------------------------------------------------
 
     /// <summary>Runs a search.</summary>
     public static async Task<StoreSearchResult> SearchAsync(SqliteConnection connection, SqliteTransaction tx, SearchQuery query, CancellationToken cancellationToken)
     {
+        if (query.SnapshotId is not null)
+        {
+            return await ReadSnapshotPageAsync(connection, tx, query, cancellationToken);
+        }
+
+        int? total;
+        List<long> rids;
+        await using (var cmd = connection.CreateCommand())
+        {
+            cmd.Transaction = tx;
+            var sql = new SqlBuilder(cmd, query.BaseUrl);
+            var where = sql.Where(query);
+            if (query.CountOnly)
+            {
+                cmd.CommandText = $"SELECT COUNT(*) FROM resource r WHERE {where}";
+                total = Convert.ToInt32(await cmd.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+                return new StoreSearchResult([], [], total);
+            }
+
+            var limit = Math.Max(0, query.MaxResults);
+            cmd.Parameters.AddWithValue("$limit", (long)limit + 1);
+            if (query.Sort.Count == 0)
+            {
+                cmd.CommandText = $"SELECT r.rid FROM resource r WHERE {where} ORDER BY r.rid LIMIT $limit";
+            }
+            else
+            {
+                var keys = new StringBuilder();
+                var order = new StringBuilder();
+                for (var i = 0; i < query.Sort.Count; i++)
+                {
+                    var key = sql.SortKey(query.Sort[i], "r");
+                    keys.Append(", ").Append(key).Append(" AS s").Append(i.ToString(CultureInfo.InvariantCulture));
+                    order.Append('s').Append(i.ToString(CultureInfo.InvariantCulture)).Append(" IS NULL, s").Append(i.ToString(CultureInfo.InvariantCulture))
+                        .Append(query.Sort[i].Descending ? " DESC, " : " ASC, ");
+                }
+
+                cmd.CommandText = $"SELECT rid FROM (SELECT r.rid AS rid{keys} FROM resource r WHERE {where}) ORDER BY {order}rid LIMIT $limit";
+            }
+
+            rids = new List<long>();
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rids.Add(reader.GetInt64(0));
+            }
+
+            if (rids.Count > limit)
+            {
+                rids.RemoveAt(rids.Count - 1);
+                total = null;
+            }
+            else
+            {
+                total = rids.Count;
+            }
+        }
+
+        if (total is null && query.Total != SearchTotalMode.None)
+        {
+            await using var count = connection.CreateCommand();
+            count.Transaction = tx;
+            var sql = new SqlBuilder(count, query.BaseUrl);
+            count.CommandText = $"SELECT COUNT(*) FROM resource r WHERE {sql.Where(query)}";
+            total = Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+
+        var offset = Math.Min(query.Offset, rids.Count);
+        var pageRids = rids.GetRange(offset, Math.Min(Math.Max(query.Count, 0), rids.Count - offset));
+        string? snapshotId = null;
+        if (query.SnapshotExpires is { } expires && (offset > 0 || offset + pageRids.Count < rids.Count))
+        {
+            snapshotId = await SqliteSearchSnapshots.SaveAsync(connection, rids, total, query.SnapshotState, expires, query.Now, cancellationToken);
+        }
+
+        var matches = await LoadAsync(connection, tx, pageRids, cancellationToken);
+        var included = query.Includes.Count > 0 && pageRids.Count > 0
+            ? await IncludeAsync(connection, tx, query, pageRids, cancellationToken)
+            : [];
+        return new StoreSearchResult(matches, included, total) { SnapshotId = snapshotId, SnapshotState = snapshotId is null ? null : query.SnapshotState };
+    }
+
+    private static async Task<StoreSearchResult> ReadSnapshotPageAsync(SqliteConnection connection, SqliteTransaction tx, SearchQuery query, CancellationToken cancellationToken)
+    {
+        var snapshot = await SqliteSearchSnapshots.ReadAsync(connection, query.SnapshotId!, Math.Max(query.Offset, 0), Math.Max(query.Count, 0), query.Now, cancellationToken);
+        var matches = await LoadAsync(connection, tx, snapshot.Rids, cancellationToken);
+        var included = query.Includes.Count > 0 && snapshot.Rids.Count > 0
+            ? await IncludeAsync(connection, tx, query, snapshot.Rids, cancellationToken)
+            : [];
+        return new StoreSearchResult(matches, included, snapshot.Total) { SnapshotId = query.SnapshotId, SnapshotState = snapshot.State };
+    }
+
+    private static string JsonList(IEnumerable<long> rids) => JsonSerializer.Serialize(rids);
+
+    /// <summary>Reads the current versions of <paramref name="rids"/>, in that order, skipping deleted ones.</summary>
+    private static async Task<List<StoredResource>> LoadAsync(SqliteConnection connection, SqliteTransaction tx, IReadOnlyList<long> rids, CancellationToken cancellationToken)
+    {
+        if (rids.Count == 0)
+        {
+            return [];
+        }
+
         await using var cmd = connection.CreateCommand();
         cmd.Transaction = tx;
-        var typeFilter = query.ResourceTypes.Count == 0 ? "" : "AND r.type IN (" + string.Join(",", query.ResourceTypes.Select((_, i) => "$t" + i)) + ")";
-        for (var i = 0; i < query.ResourceTypes.Count; i++)
-        {
-            cmd.Parameters.AddWithValue("$t" + i, query.ResourceTypes[i]);
-        }
-
-        cmd.CommandText = $"""
-            SELECT r.type, r.id, v.version, v.last_updated, v.method, v.json FROM resource r
+        cmd.CommandText = """
+            SELECT r.rid, r.type, r.id, v.version, v.last_updated, v.method, v.json FROM resource r
             JOIN resource_version v ON v.rid = r.rid AND v.version = r.version
-            WHERE r.deleted = 0 {typeFilter} ORDER BY r.rid LIMIT $count OFFSET $offset
+            WHERE r.rid IN (SELECT value FROM json_each($rids)) AND r.deleted = 0
             """;
-        cmd.Parameters.AddWithValue("$count", query.Count);
-        cmd.Parameters.AddWithValue("$offset", query.Offset);
-        var list = new List<StoredResource>();
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        cmd.Parameters.AddWithValue("$rids", JsonList(rids));
+        var byRid = new Dictionary<long, StoredResource>(rids.Count);
+        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken))
         {
-            list.Add(new StoredResource(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), SqliteTime.FromTicks(reader.GetInt64(3)), false, reader.GetString(4), reader.GetString(5)));
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (reader.IsDBNull(6))
+                {
+                    continue;
+                }
+
+                byRid[reader.GetInt64(0)] = new StoredResource(reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
+                    SqliteTime.FromTicks(reader.GetInt64(4)), false, reader.GetString(5), reader.GetString(6));
+            }
         }
 
-        return new StoreSearchResult(list, [], null);
+        var list = new List<StoredResource>(byRid.Count);
+        foreach (var rid in rids)
+        {
+            if (byRid.TryGetValue(rid, out var stored))
+            {
+                list.Add(stored);
+            }
+        }
+
+        return list;
+    }
+
+    private const int MaxIncludeRounds = 8;
+
+    private static async Task<List<StoredResource>> IncludeAsync(SqliteConnection connection, SqliteTransaction tx, SearchQuery query, List<long> pageRids, CancellationToken cancellationToken)
+    {
+        var seen = new HashSet<long>(pageRids);
+        var included = new List<long>();
+        var frontier = pageRids;
+        for (var round = 0; round < MaxIncludeRounds && frontier.Count > 0 && included.Count < query.MaxIncluded; round++)
+        {
+            var next = new List<long>();
+            foreach (var include in query.Includes)
+            {
+                if (round > 0 && !include.Iterate)
+                {
+                    continue;
+                }
+
+                await using var cmd = connection.CreateCommand();
+                cmd.Transaction = tx;
+                var sql = new SqlBuilder(cmd, query.BaseUrl);
+                cmd.CommandText = sql.Include(include, JsonList(frontier));
+                await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var rid = reader.GetInt64(0);
+                    if (seen.Add(rid) && included.Count < query.MaxIncluded)
+                    {
+                        included.Add(rid);
+                        next.Add(rid);
+                    }
+                }
+            }
+
+            frontier = next;
+        }
+
+        return await LoadAsync(connection, tx, included, cancellationToken);
+    }
+
+    /// <summary>Translates conditions to SQL over <c>resource r</c>; every value becomes a parameter.</summary>
+    private sealed class SqlBuilder(SqliteCommand cmd, string? baseUrl)
+    {
+        private int _parameters;
+        private int _aliases;
+
+        private string P(object? value)
+        {
+            var name = "$p" + _parameters++.ToString(CultureInfo.InvariantCulture);
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            return name;
+        }
+
+        private string Alias(string prefix) => prefix + _aliases++.ToString(CultureInfo.InvariantCulture);
+
+        private string List(IEnumerable<string> values) => string.Join(",", values.Select(v => P(v)));
+
+        public string Where(SearchQuery query)
+        {
+            var sb = new StringBuilder("r.deleted = 0");
+            if (query.ResourceTypes.Count == 1)
+            {
+                sb.Append(" AND r.type = ").Append(P(query.ResourceTypes[0]));
+            }
+            else if (query.ResourceTypes.Count > 1)
+            {
+                sb.Append(" AND r.type IN (").Append(List(query.ResourceTypes)).Append(')');
+            }
+
+            foreach (var condition in query.Conditions)
+            {
+                sb.Append(" AND ").Append(Predicate(condition, "r"));
+            }
+
+            return sb.ToString();
+        }
+
+        /// <summary>A boolean SQL expression over the resource alias <paramref name="r"/>.</summary>
+        private string Predicate(SearchCondition condition, string r) => condition switch
+        {
+            AllOfCondition all => all.Conditions.Count == 0 ? "1" : "(" + string.Join(" AND ", all.Conditions.Select(c => Predicate(c, r))) + ")",
+            AnyOfCondition any => AnyOf(any, r),
+            NotCondition not => "NOT (" + Predicate(not.Condition, r) + ")",
+            TypeCondition type => type.Types.Count == 0 ? "0" : $"{r}.type IN ({List(type.Types)})",
+            IdCondition id => id.Ids.Count == 0 ? "0" : $"{r}.id IN ({List(id.Ids)})",
+            ResourceKeysCondition keys => keys.Keys.Count == 0 ? "0" : ResourceKeys(keys, r),
+            DateCondition { Parameter: "_lastUpdated" } date => DatePredicate(date, $"{r}.last_updated", $"{r}.last_updated"),
+            MissingCondition missing => Missing(missing, r),
+            _ => $"{r}.rid IN ({RidSet(condition)})",
+        };
+
+        private string ResourceKeys(ResourceKeysCondition keys, string r)
+        {
+            var json = JsonSerializer.Serialize(keys.Keys.Select(k => new[] { k.Type, k.Id }));
+            var alias = Alias("k");
+            return $"{r}.rid IN (SELECT {alias}.rid FROM json_each({P(json)}) j{alias} JOIN resource {alias} " +
+                   $"ON {alias}.type = json_extract(j{alias}.value, '$[0]') AND {alias}.id = json_extract(j{alias}.value, '$[1]'))";
+        }
+
+        private static bool IsSet(SearchCondition c) =>
+            c is StringCondition or TokenCondition or TokenTextCondition or ReferenceCondition or NumberCondition or QuantityCondition
+                or UriCondition or ChainCondition or ReverseChainCondition or CompositeCondition
+            || c is DateCondition { Parameter: not "_lastUpdated" };
+
+        private string AnyOf(AnyOfCondition any, string r)
+        {
+            if (any.Alternatives.Count == 0)
+            {
+                return "0";
+            }
+
+            if (any.Alternatives.All(IsSet))
+            {
+                return $"{r}.rid IN (" + string.Join(" UNION ", any.Alternatives.Select(RidSet)) + ")";
+            }
+
+            return "(" + string.Join(" OR ", any.Alternatives.Select(a => Predicate(a, r))) + ")";
+        }
+
+        private string Missing(MissingCondition missing, string r) => missing.Parameter switch
+        {
+            "_id" or "_lastUpdated" => missing.Missing ? "0" : "1",
+            _ => TableOf(missing.Type) is { } table
+                ? $"{r}.rid {(missing.Missing ? "NOT IN" : "IN")} (SELECT x.rid FROM {table} x WHERE x.param = {P(missing.Parameter)})"
+                : "1",
+        };
+
+        private static string? TableOf(SearchParamType type) => type switch
+        {
+            SearchParamType.String => "idx_string",
+            SearchParamType.Token => "idx_token",
+            SearchParamType.Reference => "idx_reference",
+            SearchParamType.Date => "idx_date",
+            SearchParamType.Number => "idx_number",
+            SearchParamType.Quantity => "idx_quantity",
+            SearchParamType.Uri => "idx_uri",
+            _ => null,
+        };
+
+        private static (string Table, string Parameter) TableOf(SearchCondition c) => c switch
+        {
+            StringCondition s => ("idx_string", s.Parameter),
+            TokenCondition t => ("idx_token", t.Parameter),
+            TokenTextCondition t => ("idx_token", t.Parameter),
+            ReferenceCondition r => ("idx_reference", r.Parameter),
+            DateCondition d => ("idx_date", d.Parameter),
+            NumberCondition n => ("idx_number", n.Parameter),
+            QuantityCondition q => ("idx_quantity", q.Parameter),
+            UriCondition u => ("idx_uri", u.Parameter),
+            _ => throw new NotSupportedException($"Condition {c.GetType().Name} is not a value condition."),
+        };
+
+        /// <summary>A <c>SELECT rid</c> subquery giving the resources the condition holds for.</summary>
+        private string RidSet(SearchCondition condition)
+        {
+            switch (condition)
+            {
+                case ChainCondition chain:
+                {
+                    var reference = Alias("ref");
+                    var target = Alias("t");
+                    return $"SELECT {reference}.rid FROM idx_reference {reference} JOIN resource {target} ON {target}.type = {reference}.target_type AND {target}.id = {reference}.target_id " +
+                           $"WHERE {reference}.param = {P(chain.Parameter)} AND {target}.type IN ({List(chain.TargetTypes)}) AND {target}.deleted = 0 AND {LocalUrl(reference)}" +
+                           string.Concat(chain.TargetConditions.Select(c => " AND " + Predicate(c, target)));
+                }
+
+                case ReverseChainCondition has:
+                {
+                    var reference = Alias("ref");
+                    var source = Alias("s");
+                    var target = Alias("t");
+                    return $"SELECT {target}.rid FROM idx_reference {reference} JOIN resource {source} ON {source}.rid = {reference}.rid " +
+                           $"JOIN resource {target} ON {target}.type = {reference}.target_type AND {target}.id = {reference}.target_id " +
+                           $"WHERE {reference}.param = {P(has.Parameter)} AND {source}.type = {P(has.SourceType)} AND {source}.deleted = 0 AND {LocalUrl(reference)}" +
+                           string.Concat(has.SourceConditions.Select(c => " AND " + Predicate(c, source)));
+                }
+
+                case CompositeCondition composite:
+                {
+                    var from = new StringBuilder();
+                    var where = new StringBuilder();
+                    string? first = null;
+                    foreach (var component in composite.Components)
+                    {
+                        var (table, parameter) = TableOf(component);
+                        var alias = Alias("c");
+                        if (first is null)
+                        {
+                            from.Append(table).Append(' ').Append(alias);
+                            first = alias;
+                        }
+                        else
+                        {
+                            from.Append(" JOIN ").Append(table).Append(' ').Append(alias).Append(" ON ").Append(alias).Append(".rid = ").Append(first)
+                                .Append(".rid AND ").Append(alias).Append(".grp = ").Append(first).Append(".grp");
+                            where.Append(" AND ");
+                        }
+
+                        where.Append(alias).Append(".param = ").Append(P(parameter)).Append(" AND ").Append(Match(component, alias));
+                    }
+
+                    return $"SELECT {first}.rid FROM {from} WHERE {where}";
+                }
+
+                default:
+                {
+                    var (table, parameter) = TableOf(condition);
+                    var alias = Alias("x");
+                    return $"SELECT {alias}.rid FROM {table} {alias} WHERE {alias}.param = {P(parameter)} AND {Match(condition, alias)}";
+                }
+            }
+        }
+
+        private string LocalUrl(string reference) => baseUrl is null
+            ? $"{reference}.url IS NULL"
+            : $"({reference}.url IS NULL OR {reference}.url = {P(baseUrl)} || '/' || {reference}.target_type || '/' || {reference}.target_id)";
+
+        /// <summary>The predicate of a value condition over the index row alias <paramref name="a"/>.</summary>
+        private string Match(SearchCondition condition, string a)
+        {
+            switch (condition)
+            {
+                case StringCondition s:
+                    return s.Match switch
+                    {
+                        StringMatch.Exact => $"{a}.norm = {P(s.Normalized)} AND {a}.exact = {P(s.Value)}",
+                        StringMatch.Contains => $"{a}.norm LIKE {P("%" + EscapeLike(s.Normalized) + "%")} ESCAPE '\\'",
+                        _ => s.Normalized.Length == 0 ? "1" : $"{a}.norm >= {P(s.Normalized)} AND {a}.norm < {P(s.Normalized + Highest)}",
+                    };
+                case TokenCondition t:
+                {
+                    var sb = new StringBuilder();
+                    sb.Append(t.Code is null ? "1" : $"{a}.code = {P(t.Code)}");
+                    switch (t.SystemMatch)
+                    {
+                        case TokenSystemMatch.Equals:
+                            sb.Append($" AND {a}.system = {P(t.System)}");
+                            break;
+                        case TokenSystemMatch.None:
+                            sb.Append($" AND {a}.system IS NULL");
+                            break;
+                    }
+
+                    return sb.ToString();
+                }
+
+                case TokenTextCondition text:
+                    return $"({a}.text LIKE {P(EscapeLike(text.Text) + "%")} ESCAPE '\\' OR {a}.text LIKE {P("% " + EscapeLike(text.Text) + "%")} ESCAPE '\\')";
+                case ReferenceCondition r:
+                    if (r.TargetId is not null)
+                    {
+                        var types = r.TargetTypes is { Count: > 0 } list ? $" AND {a}.target_type IN ({List(list)})" : $" AND {a}.target_type IS NOT NULL";
+                        return $"{a}.target_id = {P(r.TargetId)}{types} AND {LocalUrl(a)}";
+                    }
+
+                    return r.Url is null ? "0" : $"{a}.url = {P(r.Url)}";
+                case DateCondition d:
+                    return DatePredicate(d, $"{a}.low", $"{a}.high");
+                case NumberCondition n:
+                    return NumberPredicate(n.Prefix, $"{a}.value", new NumberRange(n.Value, n.Low, n.High));
+                case QuantityCondition q:
+                {
+                    string unit;
+                    if (q.System is not null)
+                    {
+                        unit = $"{a}.system = {P(q.System)} AND {a}.code = {P(q.Code)}";
+                    }
+                    else if (q.Code is not null)
+                    {
+                        var code = P(q.Code);
+                        unit = $"({a}.code = {code} OR {a}.unit = {code})";
+                    }
+                    else
+                    {
+                        unit = "1";
+                    }
+
+                    var raw = $"{unit} AND {NumberPredicate(q.Prefix, $"{a}.value", q.Value)}";
+                    return q.CanonicalCode is not null && q.CanonicalValue is not null
+                        ? $"(({a}.ccode = {P(q.CanonicalCode)} AND {NumberPredicate(q.Prefix, $"{a}.cvalue", q.CanonicalValue)}) OR ({a}.ccode IS NULL AND {raw}))"
+                        : raw;
+                }
+
+                case UriCondition u:
+                    return u.Match switch
+                    {
+                        UriMatch.Below => $"{a}.uri >= {P(u.Uri)} AND {a}.uri < {P(u.Uri + Highest)}",
+                        UriMatch.Above => $"{a}.uri IN ({List(UriPrefixes(u.Uri))})",
+                        _ => $"{a}.uri = {P(u.Uri)}",
+                    };
+                default:
+                    throw new NotSupportedException($"Condition {condition.GetType().Name} is not a value condition.");
+            }
+        }
+
+        private static IEnumerable<string> UriPrefixes(string uri)
+        {
+            yield return uri;
+            var schemeEnd = uri.IndexOf("://", StringComparison.Ordinal);
+            var floor = schemeEnd < 0 ? 0 : schemeEnd + 3;
+            for (var i = uri.Length - 1; i > floor; i--)
+            {
+                if (uri[i] == '/')
+                {
+                    yield return uri[..i];
+                }
+            }
+        }
+
+        private static string EscapeLike(string value) =>
+            value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+
+        private string DatePredicate(DateCondition d, string low, string high)
+        {
+            var sl = d.Low.UtcTicks;
+            var sh = d.High.UtcTicks;
+            switch (d.Prefix)
+            {
+                case SearchPrefix.Eq:
+                    return $"({low} >= {P(sl)} AND {high} <= {P(sh)})";
+                case SearchPrefix.Ne:
+                    return $"NOT ({low} >= {P(sl)} AND {high} <= {P(sh)})";
+                case SearchPrefix.Gt:
+                    return $"{high} > {P(sh)}";
+                case SearchPrefix.Lt:
+                    return $"{low} < {P(sl)}";
+                case SearchPrefix.Ge:
+                {
+                    var l = P(sl);
+                    var h = P(sh);
+                    return $"({high} > {h} OR ({low} >= {l} AND {high} <= {h}))";
+                }
+
+                case SearchPrefix.Le:
+                {
+                    var l = P(sl);
+                    var h = P(sh);
+                    return $"({low} < {l} OR ({low} >= {l} AND {high} <= {h}))";
+                }
+
+                case SearchPrefix.Sa:
+                    return $"{low} > {P(sh)}";
+                case SearchPrefix.Eb:
+                    return $"{high} < {P(sl)}";
+                case SearchPrefix.Ap:
+                {
+                    var margin = d.ApproximateMargin.Ticks;
+                    var lo = sl - margin < 0 ? 0 : sl - margin;
+                    var hi = sh > DateTimeOffset.MaxValue.UtcTicks - margin ? DateTimeOffset.MaxValue.UtcTicks : sh + margin;
+                    return $"({low} <= {P(hi)} AND {high} >= {P(lo)})";
+                }
+
+                default:
+                    throw new NotSupportedException(d.Prefix.ToString());
+            }
+        }
+
+        private string NumberPredicate(SearchPrefix prefix, string column, NumberRange range)
+        {
+            var v = (double)range.Value;
+            switch (prefix)
+            {
+                case SearchPrefix.Eq:
+                    return $"({column} >= {P((double)range.Low)} AND {column} < {P((double)range.High)})";
+                case SearchPrefix.Ne:
+                    return $"({column} < {P((double)range.Low)} OR {column} >= {P((double)range.High)})";
+                case SearchPrefix.Gt or SearchPrefix.Sa:
+                    return $"{column} > {P(v)}";
+                case SearchPrefix.Lt or SearchPrefix.Eb:
+                    return $"{column} < {P(v)}";
+                case SearchPrefix.Ge:
+                    return $"{column} >= {P(v)}";
+                case SearchPrefix.Le:
+                    return $"{column} <= {P(v)}";
+                case SearchPrefix.Ap:
+                {
+                    var margin = Math.Max(Math.Abs(v) * 0.1, (double)(range.High - range.Low) / 2);
+                    return $"({column} >= {P(v - margin)} AND {column} <= {P(v + margin)})";
+                }
+
+                default:
+                    throw new NotSupportedException(prefix.ToString());
+            }
+        }
+
+        public string SortKey(SearchSort sort, string r)
+        {
+            switch (sort.Parameter)
+            {
+                case "_id":
+                    return $"{r}.id";
+                case "_lastUpdated":
+                    return $"{r}.last_updated";
+            }
+
+            var aggregate = sort.Descending ? "MAX" : "MIN";
+            var (table, column) = sort.Type switch
+            {
+                SearchParamType.String => ("idx_string", "x.norm"),
+                SearchParamType.Token => ("idx_token", "COALESCE(x.code, x.text)"),
+                SearchParamType.Reference => ("idx_reference", "COALESCE(x.target_type || '/' || x.target_id, x.url)"),
+                SearchParamType.Date => ("idx_date", sort.Descending ? "x.high" : "x.low"),
+                SearchParamType.Number => ("idx_number", "x.value"),
+                SearchParamType.Quantity => ("idx_quantity", "COALESCE(x.cvalue, x.value)"),
+                SearchParamType.Uri => ("idx_uri", "x.uri"),
+                _ => throw new NotSupportedException($"Cannot sort on a {sort.Type} parameter."),
+            };
+            return $"(SELECT {aggregate}({column}) FROM {table} x WHERE x.rid = {r}.rid AND x.param = {P(sort.Parameter)})";
+        }
+
+        /// <summary>The rids that include <paramref name="include"/> adds for the resources in <paramref name="ridsJson"/>.</summary>
+        public string Include(SearchInclude include, string ridsJson)
+        {
+            var set = P(ridsJson);
+            var parameters = include.Parameters.Count == 0 ? "" : $" AND ref.param IN ({List(include.Parameters)})";
+            if (!include.Reverse)
+            {
+                var source = include.SourceType is null ? "" : $" AND s.type = {P(include.SourceType)}";
+                var target = include.TargetType is null ? "" : $" AND t.type = {P(include.TargetType)}";
+                return "SELECT DISTINCT t.rid FROM idx_reference ref JOIN resource s ON s.rid = ref.rid " +
+                       "JOIN resource t ON t.type = ref.target_type AND t.id = ref.target_id " +
+                       $"WHERE ref.rid IN (SELECT value FROM json_each({set})){source}{parameters}{target} AND t.deleted = 0 AND ref.param NOT LIKE '%$%' AND {LocalUrl("ref")}";
+            }
+
+            var sourceType = include.SourceType is null ? "" : $" AND s.type = {P(include.SourceType)}";
+            var matchType = include.TargetType is null ? "" : $" AND m.type = {P(include.TargetType)}";
+            return "SELECT DISTINCT s.rid FROM resource m JOIN idx_reference ref ON ref.target_id = m.id AND ref.target_type = m.type " +
+                   "JOIN resource s ON s.rid = ref.rid " +
+                   $"WHERE m.rid IN (SELECT value FROM json_each({set})){parameters}{sourceType}{matchType} AND s.deleted = 0 AND {LocalUrl("ref")}";
+        }
+    }
+}
+
+/// <summary>
+/// Paging snapshots: the ordered rids of a search, kept in a side database next to the store's file so that writing one
+/// never contends with (or waits for) the store's own write transactions, including the one a transaction Bundle holds.
+/// </summary>
+internal static class SqliteSearchSnapshots
+{
+    private const string CreateTableSql = """
+        CREATE TABLE IF NOT EXISTS search_snapshot (
+            id TEXT NOT NULL PRIMARY KEY,
+            expires INTEGER NOT NULL,
+            total INTEGER NULL,
+            state TEXT NULL,
+            rids BLOB NOT NULL);
+        CREATE INDEX IF NOT EXISTS ix_search_snapshot_expires ON search_snapshot(expires);
+        """;
+
+    private static readonly ConcurrentDictionary<string, Lazy<Task>> Initialized = new(StringComparer.Ordinal);
+
+    /// <summary>Expired snapshots are kept this long (answering 410 rather than 404), then purged.</summary>
+    private static readonly TimeSpan Retention = TimeSpan.FromHours(1);
+
+    public static async Task<string> SaveAsync(SqliteConnection store, IReadOnlyList<long> rids, int? total, string? state, DateTimeOffset expires, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var blob = new byte[rids.Count * 8];
+        for (var i = 0; i < rids.Count; i++)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(blob.AsSpan(i * 8), rids[i]);
+        }
+
+        var id = Guid.NewGuid().ToString("N");
+        await using var connection = await OpenAsync(store, cancellationToken);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = CreateTableSql + """
+
+            DELETE FROM search_snapshot WHERE expires < $purge;
+            INSERT INTO search_snapshot(id, expires, total, state, rids) VALUES ($id, $expires, $total, $state, $rids);
+            """;
+        cmd.Parameters.AddWithValue("$purge", SqliteTime.ToTicks(now - Retention));
+        cmd.Parameters.AddWithValue("$id", id);
+        cmd.Parameters.AddWithValue("$expires", SqliteTime.ToTicks(expires));
+        cmd.Parameters.AddWithValue("$total", (object?)total ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$state", (object?)state ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$rids", blob);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return id;
+    }
+
+    public static async Task<(List<long> Rids, int? Total, string? State)> ReadAsync(SqliteConnection store, string id, int offset, int count, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(store, cancellationToken);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT expires, total, state, substr(rids, $start, $length) FROM search_snapshot WHERE id = $id";
+        cmd.Parameters.AddWithValue("$id", id);
+        cmd.Parameters.AddWithValue("$start", (long)offset * 8 + 1);
+        cmd.Parameters.AddWithValue("$length", (long)count * 8);
+        SqliteDataReader reader;
+        try
+        {
+            reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 1)
+        {
+            // The side database was removed: its snapshots are gone.
+            throw new SearchSnapshotNotFoundException(id, expired: false);
+        }
+
+        await using var _ = reader;
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            throw new SearchSnapshotNotFoundException(id, expired: false);
+        }
+
+        if (SqliteTime.FromTicks(reader.GetInt64(0)) < now)
+        {
+            throw new SearchSnapshotNotFoundException(id, expired: true);
+        }
+
+        int? total = reader.IsDBNull(1) ? null : reader.GetInt32(1);
+        var state = reader.IsDBNull(2) ? null : reader.GetString(2);
+        var bytes = reader.IsDBNull(3) ? [] : (byte[])reader.GetValue(3);
+        var rids = new List<long>(bytes.Length / 8);
+        for (var i = 0; i + 8 <= bytes.Length; i += 8)
+        {
+            rids.Add(BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i)));
+        }
+
+        return (rids, total, state);
+    }
+
+    private static async Task<SqliteConnection> OpenAsync(SqliteConnection store, CancellationToken cancellationToken)
+    {
+        var path = store.DataSource + "-snapshots";
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        await Initialized.GetOrAdd(path, _ => new Lazy<Task>(() => InitializeAsync(connectionString))).Value;
+        var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA synchronous=OFF; PRAGMA busy_timeout=30000;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+
+    private static async Task InitializeAsync(string connectionString)
+    {
+        await using var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync();
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "PRAGMA busy_timeout=30000; PRAGMA journal_mode=WAL; " + CreateTableSql;
+        await cmd.ExecuteNonQueryAsync();
     }
 }
