@@ -7,20 +7,22 @@ cd "$(dirname "$0")/.."
 
 summary() { echo "${1} passed, ${2} failed, ${3} skipped"; }
 
-# FHIR test data from the npm registry (tests/fixtures/package.json); installed again only when the lock file changes.
-if [ -f tests/fixtures/package.json ]; then
-  if [ ! -f tests/fixtures/node_modules/.package-lock.json ] \
-     || [ tests/fixtures/package-lock.json -nt tests/fixtures/node_modules/.package-lock.json ]; then
+# npm test fixtures: FHIR test data (tests/fixtures) and the OpenID provider for SMART tests (tests/Igia.Smart.Tests/oidc);
+# each installed again only when its lock file changes.
+for fixture in tests/fixtures tests/Igia.Smart.Tests/oidc; do
+  [ -f "$fixture/package.json" ] || continue
+  if [ ! -f "$fixture/node_modules/.package-lock.json" ] \
+     || [ "$fixture/package-lock.json" -nt "$fixture/node_modules/.package-lock.json" ]; then
     if ! command -v npm >/dev/null 2>&1; then
-      echo "error: npm (Node.js) is needed to fetch the test fixtures in tests/fixtures." >&2
+      echo "error: npm (Node.js) is needed to fetch the test fixtures in $fixture." >&2
       summary 0 0 0; exit 1
     fi
-    if ! (cd tests/fixtures && npm ci --no-audit --no-fund); then
-      echo "error: 'npm ci' in tests/fixtures failed." >&2
+    if ! (cd "$fixture" && npm ci --no-audit --no-fund); then
+      echo "error: 'npm ci' in $fixture failed." >&2
       summary 0 0 0; exit 1
     fi
   fi
-fi
+done
 
 results=$(mktemp -d)
 dotnet test Igia.sln -c Release --logger "trx;LogFilePrefix=r" --results-directory "$results" "$@" 2>&1 | tee "$results/out.log"

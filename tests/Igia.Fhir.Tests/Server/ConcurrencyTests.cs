@@ -26,16 +26,16 @@ public sealed class ConcurrencyTests : IAsyncLifetime
         {
             var current = await _host.GetAsync<Patient>($"Patient/{patient.Id}");
             var version = current.Meta.VersionId;
-            using var start = new ManualResetEventSlim(false);
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var tasks = Enumerable.Range(0, Parallel).Select(i => System.Threading.Tasks.Task.Run(async () =>
             {
-                start.Wait();
+                await start.Task;
                 var body = new Patient { Id = patient.Id, Active = true, BirthDate = (1900 + i).ToString(System.Globalization.CultureInfo.InvariantCulture) };
                 using var response = await _host.PutAsync(body, IfMatch(version));
                 var text = await response.Content.ReadAsStringAsync();
                 return (response.StatusCode, response.ETag(), text);
             })).ToArray();
-            start.Set();
+            start.SetResult();
             var results = await System.Threading.Tasks.Task.WhenAll(tasks);
 
             var ok = results.Where(r => r.StatusCode == HttpStatusCode.OK).ToList();

@@ -122,11 +122,6 @@ internal static class ServerTestSupport
     /// <summary>Media type of a response body.</summary>
     public static string? MediaType(this HttpResponseMessage response) => response.Content.Headers.ContentType?.MediaType;
 
-    /// <summary>Parses a header value list into a single string (for headers HttpClient splits).</summary>
-    public static string Header(this HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) ? string.Join(",", values)
-        : response.Content.Headers.TryGetValues(name, out var contentValues) ? string.Join(",", contentValues) : "";
-
     /// <summary>An <c>Accept</c> header value.</summary>
     public static MediaTypeWithQualityHeaderValue Accept(string mediaType) => new(mediaType);
 }

@@ -1,0 +1,81 @@
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Specification.Terminology;
+using Igia.Terminology.Internal;
+
+namespace Igia.Terminology;
+
+/// <summary>
+/// The Igia terminology service: <c>$expand</c>, <c>$validate-code</c> (ValueSet and CodeSystem), <c>$lookup</c>,
+/// <c>$subsumes</c>, <c>$translate</c> and batch validation, answered by the local engine or, where routing rules say so, a
+/// remote terminology server. It implements Firely's <see cref="ITerminologyService"/>, so the Firely validator can use it
+/// directly. Resolve it from DI after <c>AddIgiaTerminology()</c>.
+/// </summary>
+/// <remarks>
+/// Errors are answers: an unknown value set, malformed parameters or a too large expansion surface as
+/// <see cref="TerminologyOperationException"/> (a Firely <c>FhirOperationException</c>) carrying the HTTP status and the
+/// OperationOutcome; a code that is not valid is a <c>result=false</c> Parameters, not an exception.
+/// </remarks>
+public sealed class IgiaTerminologyService : ITerminologyService
+{
+    private readonly TerminologyRouter _router;
+
+    internal IgiaTerminologyService(TerminologyRouter router, ITerminologyContent content)
+    {
+        _router = router;
+        Content = content;
+    }
+
+    /// <summary>The content of the local engine (add resources at run time, wait for start-up loading).</summary>
+    public ITerminologyContent Content { get; }
+
+    /// <summary>Runs any terminology operation with its FHIR Parameters, as the FHIR operation endpoints do.</summary>
+    /// <param name="operation">The operation.</param>
+    /// <param name="parameters">Its input parameters (as defined by the FHIR OperationDefinition, plus <c>tx-resource</c>).</param>
+    /// <param name="context">The instance id, the Accept-Language; null for none.</param>
+    /// <param name="cancellationToken">Stops waiting (for content loading or a remote server).</param>
+    /// <returns>The result: a ValueSet for <c>$expand</c>, a Parameters otherwise.</returns>
+    /// <exception cref="TerminologyOperationException">The request cannot be answered (unknown value set, invalid parameters, ...).</exception>
+    public Task<Resource> ExecuteAsync(TerminologyOperation operation, Parameters parameters, TerminologyCallContext? context = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return _router.ExecuteAsync(operation, parameters, context ?? TerminologyCallContext.Default, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<Parameters> ValueSetValidateCode(Parameters parameters, string? id = null, bool useGet = false) =>
+        (Parameters)await ExecuteAsync(TerminologyOperation.ValidateCode, parameters, Context(id)).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async Task<Parameters> CodeSystemValidateCode(Parameters parameters, string? id = null, bool useGet = false) =>
+        (Parameters)await ExecuteAsync(TerminologyOperation.CodeSystemValidateCode, parameters, Context(id)).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public Task<Resource> Expand(Parameters parameters, string? id = null, bool useGet = false) =>
+        ExecuteAsync(TerminologyOperation.Expand, parameters, Context(id));
+
+    /// <inheritdoc />
+    public async Task<Parameters> Lookup(Parameters parameters, bool useGet = false) =>
+        (Parameters)await ExecuteAsync(TerminologyOperation.Lookup, parameters).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async Task<Parameters> Translate(Parameters parameters, string? id = null, bool useGet = false) =>
+        (Parameters)await ExecuteAsync(TerminologyOperation.Translate, parameters, Context(id)).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async Task<Parameters> Subsumes(Parameters parameters, string? id = null, bool useGet = false) =>
+        (Parameters)await ExecuteAsync(TerminologyOperation.Subsumes, parameters, Context(id)).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    /// <remarks><c>$closure</c> is not supported; this throws a <see cref="TerminologyOperationException"/> (501).</remarks>
+    public Task<Resource> Closure(Parameters parameters, bool useGet = false) =>
+        Task.FromException<Resource>(LocalTerminologyBackend.Error(System.Net.HttpStatusCode.NotImplemented, OperationOutcome.IssueType.NotSupported, "$closure is not supported by this terminology service."));
+
+    /// <summary>Validates many codes against value sets in one call (<c>$batch-validate-code</c>).</summary>
+    /// <param name="parameters">Shared parameters (e.g. <c>url</c>) and one <c>validation</c> parameter per code, holding its own Parameters.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>One <c>validation</c> parameter per input, holding the <c>$validate-code</c> result or an OperationOutcome.</returns>
+    public async Task<Parameters> BatchValidateCodeAsync(Parameters parameters, CancellationToken cancellationToken = default) =>
+        (Parameters)await ExecuteAsync(TerminologyOperation.BatchValidateCode, parameters, null, cancellationToken).ConfigureAwait(false);
+
+    private static TerminologyCallContext? Context(string? id) => id is null ? null : new TerminologyCallContext { Id = id };
+}

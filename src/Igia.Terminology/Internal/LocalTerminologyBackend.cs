@@ -1,0 +1,76 @@
+using System.Net;
+using Hl7.Fhir.Model;
+using Igia.Terminology.Content;
+using Igia.Terminology.Engine;
+
+namespace Igia.Terminology.Internal;
+
+/// <summary>The local engine as a backend: waits for the start-up content, then runs the operation in process.</summary>
+internal sealed class LocalTerminologyBackend(TerminologyEngine engine, TerminologyResources resources) : ITerminologyBackend
+{
+    public string Name => "local";
+
+    public TerminologyEngine Engine => engine;
+
+    public async Task<Resource> ExecuteAsync(TerminologyOperation operation, Parameters parameters, TerminologyCallContext context, CancellationToken cancellationToken)
+    {
+        if (!resources.IsLoaded)
+        {
+            try
+            {
+                await resources.WhenLoadedAsync(cancellationToken).WaitAsync(engine.Options.LoadWaitTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                throw Error(HttpStatusCode.ServiceUnavailable, OperationOutcome.IssueType.Transient, "The terminology content is still loading; try again shortly.");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw Error(HttpStatusCode.ServiceUnavailable, OperationOutcome.IssueType.Exception, $"The terminology content failed to load: {e.GetBaseException().Message}");
+            }
+        }
+
+        return Execute(operation, parameters, context);
+    }
+
+    /// <summary>Runs an operation synchronously (the engine does no I/O once content is loaded).</summary>
+    public Resource Execute(TerminologyOperation operation, Parameters parameters, TerminologyCallContext context)
+    {
+        try
+        {
+            return operation switch
+            {
+                TerminologyOperation.Expand => engine.Expand(parameters, context.Id, context.AcceptLanguage),
+                TerminologyOperation.ValidateCode => engine.ValidateCode(parameters, context.Id, context.AcceptLanguage),
+                TerminologyOperation.CodeSystemValidateCode => engine.ValidateCodeInCodeSystem(parameters, context.Id, context.AcceptLanguage),
+                TerminologyOperation.Lookup => engine.Lookup(parameters, context.Id, context.AcceptLanguage),
+                TerminologyOperation.Subsumes => engine.Subsumes(parameters, context.Id),
+                TerminologyOperation.Translate => engine.Translate(parameters, context.Id),
+                TerminologyOperation.BatchValidateCode => engine.BatchValidate(parameters, context.AcceptLanguage),
+                _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "Unknown terminology operation."),
+            };
+        }
+        catch (TxException e)
+        {
+            throw new TerminologyOperationException(e.Message, e.Status, e.ToOutcome());
+        }
+        catch (Exception e) when (e is FormatException or InvalidCastException or ArgumentException or OverflowException)
+        {
+            throw Error(HttpStatusCode.BadRequest, OperationOutcome.IssueType.Invalid, $"The request could not be processed: {e.Message}");
+        }
+    }
+
+    internal static TerminologyOperationException Error(HttpStatusCode status, OperationOutcome.IssueType type, string message) =>
+        new(message, status, new OperationOutcome
+        {
+            Issue =
+            [
+                new OperationOutcome.IssueComponent
+                {
+                    Severity = OperationOutcome.IssueSeverity.Error,
+                    Code = type,
+                    Details = new CodeableConcept { Text = message },
+                },
+            ],
+        });
+}

@@ -1,0 +1,65 @@
+using Hl7.Fhir.Specification.Terminology;
+using Igia.Fhir.Server;
+using Igia.Terminology;
+using Igia.Terminology.Content;
+using Igia.Terminology.Engine;
+using Igia.Terminology.Internal;
+using Igia.Terminology.Operations;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the Igia terminology service.</summary>
+public static class IgiaTerminologyServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the terminology service (<see cref="IgiaTerminologyService"/>, also registered as Firely's
+    /// <see cref="ITerminologyService"/>), its content loaded in the background at start-up, and a health check
+    /// (<c>igia-terminology</c>). Add content and remote servers on the returned builder; serve the FHIR operations with
+    /// <c>AddIgiaFhirServer(...).AddTerminologyOperations()</c>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets <see cref="TerminologyOptions"/>.</param>
+    public static IgiaTerminologyBuilder AddIgiaTerminology(this IServiceCollection services, Action<TerminologyOptions>? configure = null)
+    {
+        var options = services.AddOptions<TerminologyOptions>().ValidateDataAnnotations().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<TerminologyResources>();
+        services.TryAddSingleton<ITerminologyContent>(sp => sp.GetRequiredService<TerminologyResources>());
+        services.TryAddSingleton<TerminologyLoadState>();
+        services.TryAddSingleton<TerminologyEngine>();
+        services.TryAddSingleton<LocalTerminologyBackend>();
+        services.TryAddSingleton<TerminologyRouter>();
+        services.TryAddSingleton(sp => new IgiaTerminologyService(sp.GetRequiredService<TerminologyRouter>(), sp.GetRequiredService<ITerminologyContent>()));
+        services.TryAddSingleton<ITerminologyService>(sp => sp.GetRequiredService<IgiaTerminologyService>());
+        if (!services.Any(d => d.ImplementationType == typeof(TerminologyContentLoader)))
+        {
+            services.AddHostedService<TerminologyContentLoader>();
+            services.AddHealthChecks().AddCheck<TerminologyHealthCheck>("igia-terminology");
+        }
+
+        return new IgiaTerminologyBuilder(services);
+    }
+
+    /// <summary>
+    /// Serves the terminology operations on the Igia FHIR server: <c>ValueSet/$expand</c>, <c>ValueSet/$validate-code</c>,
+    /// <c>CodeSystem/$validate-code</c>, <c>CodeSystem/$lookup</c>, <c>CodeSystem/$subsumes</c>, <c>ConceptMap/$translate</c> and
+    /// <c>ValueSet/$batch-validate-code</c> (type and instance level, GET and POST). Needs <c>AddIgiaTerminology()</c>.
+    /// </summary>
+    /// <param name="builder">The FHIR server builder.</param>
+    public static IgiaFhirServerBuilder AddTerminologyOperations(this IgiaFhirServerBuilder builder)
+    {
+        builder.AddOperation<ExpandOperation>()
+            .AddOperation<ValidateCodeOperation>()
+            .AddOperation<LookupOperation>()
+            .AddOperation<SubsumesOperation>()
+            .AddOperation<TranslateOperation>()
+            .AddOperation<BatchValidateCodeOperation>();
+        return builder;
+    }
+}
