@@ -1,0 +1,2 @@
+// Hl7.Fhir.Model has a resource called Task; in this project "Task" means System.Threading.Tasks.Task.
+global using Task = System.Threading.Tasks.Task;

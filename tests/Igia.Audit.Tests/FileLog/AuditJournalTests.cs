@@ -1,0 +1,121 @@
+using System.Security.Cryptography;
+using System.Text;
+using Igia.Audit.FileLog;
+using Igia.Audit.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Igia.Audit.Tests.FileLog;
+
+/// <summary>The local log: hash chain, group commit, checkpoints, rotation, restart and crash recovery.</summary>
+public sealed class AuditJournalTests : IDisposable
+{
+    private readonly string _folder = TestPaths.NewTempFolder("journal");
+
+    public void Dispose() => TestPaths.TryDelete(_folder);
+
+    [Fact]
+    public void Append_Batches_ChainEveryRecordToThePreviousOne()
+    {
+        TestLogs.Write(TestLogs.Options(_folder, AuditTestHost.SigningKey), 50);
+
+        var (_, lines) = TestLogs.Lines(_folder);
+        var prev = new string('0', 64);
+        var seq = 0L;
+        foreach (var line in lines.Where(l => l.StartsWith("{\"seq\":", StringComparison.Ordinal)))
+        {
+            Assert.True(LogFormat.TryParseRecord(Encoding.UTF8.GetBytes(line), out var record));
+            Assert.Equal(++seq, record.Seq);
+            Assert.Equal(prev, Encoding.ASCII.GetString(record.Prev));
+            var expected = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(line[..line.LastIndexOf(",\"hash\":\"", StringComparison.Ordinal)])));
+            Assert.Equal(expected, Encoding.ASCII.GetString(record.Hash));
+            prev = expected;
+        }
+
+        Assert.Equal(50, seq);
+        var result = AuditLogVerifier.Verify(_folder, [AuditTestHost.SigningKey]);
+        Assert.True(result.IsValid, string.Join("\n", result.Problems));
+        Assert.Equal(50, result.RecordCount);
+        Assert.True(result.VerifiedSignatureCount >= 3, $"{result.VerifiedSignatureCount} signatures");
+        Assert.Equal(result.CheckpointCount, result.VerifiedSignatureCount);
+    }
+
+    [Fact]
+    public void Append_PastMaxFileBytes_RotatesAndKeepsTheChainAcrossFiles()
+    {
+        TestLogs.Write(TestLogs.Options(_folder, AuditTestHost.SigningKey, maxFileBytes: 64 * 1024), 400);
+
+        var files = LogFormat.ListFiles(_folder);
+        Assert.True(files.Length > 2, $"{files.Length} files");
+        var records = AuditLogContent.Read(_folder);
+        Assert.Equal(Enumerable.Range(1, 400).Select(i => (long)i), records.Select(r => r.Sequence));
+        foreach (var file in files)
+        {
+            Assert.Equal(LogFormat.FirstSeqOf(file), records.First(r => r.File == Path.GetFileName(file)).Sequence);
+            Assert.StartsWith("{\"checkpoint\":", File.ReadAllLines(file)[^1]);
+        }
+
+        Assert.True(AuditLogVerifier.Verify(_folder, [AuditTestHost.SigningKey]).IsValid);
+    }
+
+    [Fact]
+    public void Open_AfterRestart_ContinuesTheChain()
+    {
+        var options = TestLogs.Options(_folder, AuditTestHost.SigningKey);
+        TestLogs.Write(options, 25);
+        TestLogs.Write(options, 25, start: 26);
+
+        var records = AuditLogContent.Read(_folder);
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), records.Select(r => r.Sequence));
+        Assert.Equal("ev1", records[0].Event.Id);
+        Assert.Equal("ev50", records[^1].Event.Id);
+        Assert.True(AuditLogVerifier.Verify(_folder, [AuditTestHost.SigningKey]).IsValid);
+    }
+
+    [Fact]
+    public void Open_AfterCrashInTheMiddleOfAWrite_TrimsTheTornLineAndContinues()
+    {
+        var options = TestLogs.Options(_folder, AuditTestHost.SigningKey, checkpointEvery: 1000);
+        TestLogs.Write(options, 20);
+        var (path, _) = TestLogs.Lines(_folder);
+        var whole = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, [.. whole, .. "{\"seq\":21,\"prev\":\"0123"u8.ToArray()]);
+
+        TestLogs.Write(options, 5, start: 21);
+
+        var result = AuditLogVerifier.Verify(_folder, [AuditTestHost.SigningKey]);
+        Assert.True(result.IsValid, string.Join("\n", result.Problems));
+        Assert.Equal(25, result.LastSequence);
+    }
+
+    [Fact]
+    public void Open_FolderInUse_Throws()
+    {
+        using var first = new AuditJournal(TestLogs.Options(_folder), TimeProvider.System, NullLogger.Instance);
+        first.Open();
+        using var second = new AuditJournal(TestLogs.Options(_folder), TimeProvider.System, NullLogger.Instance);
+
+        var e = Assert.Throws<InvalidOperationException>(second.Open);
+        Assert.Contains("in use", e.Message);
+    }
+
+    [Fact]
+    public void Open_TailChangedWhileStopped_StillReportsTheAlteredRecord()
+    {
+        var options = TestLogs.Options(_folder, AuditTestHost.SigningKey, checkpointEvery: 10);
+        TestLogs.Write(options, 15, batch: 15);
+        var (path, lines) = TestLogs.Lines(_folder);
+        // Records 11-15 come after the last checkpoint (written with record 10... then 15 at close). Remove the closing checkpoint
+        // and alter record 14, as if changed while the process was down.
+        lines.RemoveAt(lines.Count - 1);
+        var i = TestLogs.IndexOf(lines, 14);
+        lines[i] = lines[i].Replace("dr-14", "dr-99", StringComparison.Ordinal);
+        TestLogs.WriteLines(path, lines);
+
+        TestLogs.Write(options, 1, start: 16);
+
+        var result = AuditLogVerifier.Verify(_folder, [AuditTestHost.SigningKey]);
+        var problem = Assert.Single(result.Problems);
+        Assert.Equal(AuditProblemKind.Altered, problem.Kind);
+        Assert.Equal(14, problem.Sequence);
+    }
+}
