@@ -105,6 +105,30 @@ public sealed class RefreshTests(SmartEnvironment env) : IDisposable
     }
 
     [Fact]
+    public async Task Refresh_OnlineAccessSession_RefreshTokenHeldAndUsedWhenTokenRejected()
+    {
+        var app = env.SymmetricApp;
+        using var browser = await LaunchAsync(app);
+        var me = (await browser.GetAsync(app.Url("/me"))).Json!;
+        var scopes = me["scopes"]!.AsArray().Select(s => s!.GetValue<string>()).ToList();
+        Assert.Contains("online_access", scopes);
+        Assert.DoesNotContain("offline_access", scopes);
+        Assert.True(me["canRefresh"]!.GetValue<bool>());
+
+        var first = await TokenAsync(browser, app);
+        await env.Provider.RevokeAccessTokenAsync(first);
+        var since = OidcProviderProcess.Now;
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(app.Url("/patient"))).Status);
+
+        var second = await TokenAsync(browser, app);
+        Assert.NotEqual(first, second);
+        var refresh = Assert.Single(await env.Provider.GetTokenRequestsAsync(app.Client.ClientId, "refresh_token", since));
+        ConformanceAssert.WellFormedRefresh(refresh, app, env.Provider.Issuer);
+        var after = (await browser.GetAsync(app.Url("/me"))).Json!;
+        Assert.Contains("online_access", after["scopes"]!.AsArray().Select(s => s!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task GetToken_ExpiredWithoutRefreshToken_SessionExpired()
     {
         var app = env.RefreshApp;
