@@ -1,6 +1,7 @@
 using Hl7.Fhir.Specification.Terminology;
 using Igia.Fhir.Server;
 using Igia.Terminology;
+using Igia.Terminology.Capabilities;
 using Igia.Terminology.Content;
 using Igia.Terminology.Engine;
 using Igia.Terminology.Internal;
@@ -37,6 +38,7 @@ public static class IgiaTerminologyServiceCollectionExtensions
         services.TryAddSingleton<TerminologyRouter>();
         services.TryAddSingleton(sp => new IgiaTerminologyService(sp.GetRequiredService<TerminologyRouter>(), sp.GetRequiredService<ITerminologyContent>()));
         services.TryAddSingleton<ITerminologyService>(sp => sp.GetRequiredService<IgiaTerminologyService>());
+        services.TryAddSingleton<TerminologyCapabilitiesBuilder>();
         if (!services.Any(d => d.ImplementationType == typeof(TerminologyContentLoader)))
         {
             services.AddHostedService<TerminologyContentLoader>();
@@ -49,7 +51,10 @@ public static class IgiaTerminologyServiceCollectionExtensions
     /// <summary>
     /// Serves the terminology operations on the Igia FHIR server: <c>ValueSet/$expand</c>, <c>ValueSet/$validate-code</c>,
     /// <c>CodeSystem/$validate-code</c>, <c>CodeSystem/$lookup</c>, <c>CodeSystem/$subsumes</c>, <c>ConceptMap/$translate</c> and
-    /// <c>ValueSet/$batch-validate-code</c> (type and instance level, GET and POST). Needs <c>AddIgiaTerminology()</c>.
+    /// <c>ValueSet/$batch-validate-code</c> (type and instance level, GET and POST), and <c>TerminologyCapabilities</c> at
+    /// <c>/metadata?mode=terminology</c>; the CapabilityStatement declares the server a terminology server. The CodeSystems,
+    /// ValueSets and ConceptMaps of the FHIR store are terminology content too: loaded at start-up, and followed as they are
+    /// created, updated and deleted. Needs <c>AddIgiaTerminology()</c>.
     /// </summary>
     /// <param name="builder">The FHIR server builder.</param>
     public static IgiaFhirServerBuilder AddTerminologyOperations(this IgiaFhirServerBuilder builder)
@@ -59,7 +64,14 @@ public static class IgiaTerminologyServiceCollectionExtensions
             .AddOperation<LookupOperation>()
             .AddOperation<SubsumesOperation>()
             .AddOperation<TranslateOperation>()
-            .AddOperation<BatchValidateCodeOperation>();
+            .AddOperation<BatchValidateCodeOperation>()
+            .AddFilter<TerminologyMetadataFilter>()
+            .AddFilter<TerminologyStoreSyncFilter>()
+            .AddCapabilityContributor<TerminologyCapabilityContributor>();
+        var services = builder.Services;
+        services.TryAddSingleton<FhirStoreTerminology>();
+        services.AddSingleton<ContentSource>(sp => new FhirStoreContentSource(
+            sp.GetRequiredService<Igia.Fhir.Storage.IFhirStore>(), sp.GetRequiredService<FhirStoreTerminology>(), sp.GetService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>()));
         return builder;
     }
 }

@@ -9,6 +9,9 @@ internal abstract class ContentSource
     /// <summary>For logs.</summary>
     public abstract string Description { get; }
 
+    /// <summary>Sources load in this order (then in the order they were added): later ones win for the same canonical and version.</summary>
+    public virtual int Order => 0;
+
     /// <summary>Loads the resources into <paramref name="into"/>; returns the number added.</summary>
     public abstract int Load(TerminologyResources into, ContentLoadContext context, CancellationToken cancellationToken);
 

@@ -65,12 +65,15 @@ internal sealed class ResourceIndex<T>
         return entry;
     }
 
-    public bool Remove(string url, string? version)
+    public bool Remove(string url, string? version) => Remove(url, e => version is null || e.Version == version);
+
+    /// <summary>Removes the entries of a URL that <paramref name="match"/> selects.</summary>
+    public bool Remove(string url, Predicate<CanonicalEntry<T>> match)
     {
         var removed = false;
         while (_byUrl.TryGetValue(url, out var existing))
         {
-            var list = existing.RemoveAll(e => version is null || e.Version == version);
+            var list = existing.RemoveAll(match);
             if (list.Length == existing.Length)
             {
                 break;

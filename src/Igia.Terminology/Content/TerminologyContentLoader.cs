@@ -19,7 +19,7 @@ internal sealed class TerminologyContentLoader(
 
     private void Load(CancellationToken stoppingToken)
     {
-        var all = sources.ToList();
+        var all = sources.OrderBy(s => s.Order).ToList();
         var context = new ContentSource.ContentLoadContext();
         var total = Stopwatch.StartNew();
         logger.LogInformation("Loading terminology content from {Count} source(s)", all.Count);

@@ -14,6 +14,12 @@ internal sealed class TerminologyResources : ITerminologyContent
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _generation;
 
+    /// <summary>Starts with UCUM, which is defined by a grammar rather than by content (a package's UCUM CodeSystem replaces it).</summary>
+    public TerminologyResources()
+    {
+        CodeSystems.Add(Ucum.CreateCodeSystem(), Ucum.System, "2.1", "built-in");
+    }
+
     public ResourceIndex<CodeSystem> CodeSystems { get; } = new();
 
     public ResourceIndex<ValueSet> ValueSets { get; } = new();
@@ -117,6 +123,35 @@ internal sealed class TerminologyResources : ITerminologyContent
                 throw new ArgumentException($"'{resourceType}' is not a terminology resource type (CodeSystem, ValueSet, ConceptMap).", nameof(resourceType));
         }
 
+        if (removed)
+        {
+            Interlocked.Increment(ref _generation);
+        }
+
+        return removed;
+    }
+
+    private bool RemoveSupplementsFrom(string source)
+    {
+        var removed = false;
+        foreach (var supplemented in Supplements.All.Where(e => e.Source == source).Select(e => e.Url).Distinct().ToList())
+        {
+            removed |= Supplements.Remove(supplemented, e => e.Source == source);
+        }
+
+        return removed;
+    }
+
+    /// <summary>Removes what one source (e.g. <c>store:ValueSet/123</c>) added under a URL.</summary>
+    internal bool RemoveFromSource(string resourceType, string url, string source)
+    {
+        var removed = resourceType switch
+        {
+            "CodeSystem" => CodeSystems.Remove(url, e => e.Source == source) | RemoveSupplementsFrom(source),
+            "ValueSet" => ValueSets.Remove(url, e => e.Source == source),
+            "ConceptMap" => ConceptMaps.Remove(url, e => e.Source == source),
+            _ => false,
+        };
         if (removed)
         {
             Interlocked.Increment(ref _generation);

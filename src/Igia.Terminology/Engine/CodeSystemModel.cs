@@ -178,7 +178,10 @@ internal sealed class CodeSystemModel
 
     public bool IsComplete => Content is null or CodeSystemContentMode.Complete;
 
-    public ConceptNode? Find(string code) => _byCode.TryGetValue(code, out var node) ? node : null;
+    public ConceptNode? Find(string code) => _byCode.TryGetValue(code, out var node) ? node : IsGrammar ? Ucum.Parse(code) : null;
+
+    /// <summary>True for a code system defined by a grammar (UCUM): any valid expression is a code, and the codes cannot be listed.</summary>
+    public bool IsGrammar => Url == Ucum.System;
 
     /// <summary>Finds a code exactly as written, even in a case-insensitive code system (for case warnings).</summary>
     public ConceptNode? FindExact(string code) => Find(code) is { } node && node.Code == code ? node : null;

@@ -115,7 +115,7 @@ internal sealed class CodeValidator
         if (_ctx.Stack.Contains(key))
         {
             throw new TxException(HttpStatusCode.BadRequest, new TxIssue(Severity.Error, IssueType.Processing, "vs-invalid",
-                $"Value set {_ctx.Stack[0]} has a circular reference to itself through {key}", null));
+                $"Found a circularity pointing to {key} processing ValueSet with pathway [{string.Join(", ", _ctx.Stack)}]", null));
         }
 
         _ctx.Stack.Add(key);
@@ -156,17 +156,9 @@ internal sealed class CodeValidator
 
             var other = _ctx.FindValueSet(u, _vs, out var wanted, out _)
                 ?? throw new PrepareException(new TxIssue(Severity.Error, IssueType.NotFound, "not-found", $"A definition for the value Set '{wanted ?? u}' could not be found", null));
+            // Prepare puts the imported value set on the stack (this one is already on it), so a cycle is found there.
             var checker = new CodeValidator(_ctx, other);
-            _ctx.Stack.Add(Label(_vs));
-            try
-            {
-                checker.Prepare();
-            }
-            finally
-            {
-                _ctx.Stack.RemoveAt(_ctx.Stack.Count - 1);
-            }
-
+            checker.Prepare();
             _others[u] = checker;
         }
 
@@ -1058,7 +1050,7 @@ internal sealed class CodeValidator
                         bool add;
                         if (prov2 is null && lookupVersion is null)
                         {
-                            m = $"A definition for CodeSystem {ws} could not be found, so the code cannot be validated";
+                            m = $"A definition for CodeSystem '{ws}' could not be found, so the code cannot be validated";
                             add = !st.UnknownSystems.Contains(ws);
                             st.AddUnknownSystem(ws);
                         }

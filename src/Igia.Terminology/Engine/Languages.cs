@@ -109,13 +109,15 @@ internal sealed class Languages
     public bool IsEnglishOrNothing => List.All(l => l.Quality <= 0 || l.Primary == "en");
 
     /// <summary>The summary used in messages, e.g. <c>de,en</c>.</summary>
-    public string Summary => string.Join(",", List.Where(l => l.Quality > 0).Select(l => l.Code));
+    public string Summary => Canonical;
 
     /// <summary>The value echoed as the <c>displayLanguage</c> expansion parameter.</summary>
     /// <remarks>As given, unless it weights languages: then in the canonical form (<c>de, *; q=0</c>), in the order given.</remarks>
-    public string AsParameter => _given.All(l => l.Quality == 1.0)
-        ? Source
-        : string.Join(", ", _given.Select(l => l.Quality == 1.0 ? l.Code : l.Code + "; q=" + l.Quality.ToString("0.###", CultureInfo.InvariantCulture)));
+    public string AsParameter => _given.All(l => l.Quality == 1.0) ? Source : Canonical;
+
+    /// <summary>The languages in the order given, in the canonical form: <c>en, en-AU; q=0.4</c>.</summary>
+    public string Canonical =>
+        string.Join(", ", _given.Select(l => l.Quality == 1.0 ? l.Code : l.Code + "; q=" + l.Quality.ToString("0.###", CultureInfo.InvariantCulture)));
 
     public override string ToString() => Source;
 }

@@ -149,7 +149,9 @@ internal sealed class TxRequest
 
         var text = value.Text();
         bool AsBool() => string.Equals(text, "true", StringComparison.OrdinalIgnoreCase);
-        int AsInt() => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : -1;
+        int AsInt() => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) && i >= 0
+            ? i
+            : throw TxException.Invalid($"The parameter '{name}' must be a whole number of zero or more, not '{text}'", "invalid-data");
         switch (name)
         {
             case "system-version":

@@ -85,7 +85,7 @@ internal sealed class ValueSetExpander
         if (_ctx.Stack.Contains(key))
         {
             throw new TxException(HttpStatusCode.BadRequest, new TxIssue(Severity.Error, IssueType.Processing, "vs-invalid",
-                $"Value set {_ctx.Stack[0]} has a circular reference to itself through {key}", null));
+                $"Found a circularity pointing to {key} processing ValueSet with pathway [{string.Join(", ", _ctx.Stack)}]", null));
         }
 
         _ctx.Stack.Add(key);
@@ -199,7 +199,7 @@ internal sealed class ValueSetExpander
             AddParam("excludePostCoordinated", new FhirBoolean(_p.ExcludePostCoordinated));
         }
 
-        CheckCanonicalStatus(CodeValidator.Label(source), source.Status, StatusOf(source.Extension), source.Experimental);
+        CheckCanonicalStatus(CodeValidator.Label(source), source.Status, StatusOf(source.Extension), source.Experimental, isSource: true);
         // An imported value set is expanded whole: paging applies to the outer expansion only.
         var offset = _isImport ? -1 : _p.Offset;
         var count = _isImport ? -1 : _p.Count;
@@ -321,7 +321,7 @@ internal sealed class ValueSetExpander
 
     private static TxException TooCostly(string source, int limit) =>
         new(HttpStatusCode.UnprocessableEntity, new TxIssue(Severity.Error, IssueType.TooCostly, "",
-            $"The value set '{source}' expansion has too many codes to display (>{limit})", null));
+            $"The value set '{source}' expansion has too many codes to produce (>{limit})", null));
 
     // ---- compose ---------------------------------------------------------------------------------
 
@@ -560,6 +560,12 @@ internal sealed class ValueSetExpander
         }
 
         var cs = FindCodeSystemForExpansion(cset.System, cset.Version);
+        if (cs.Model.IsGrammar && cset.Concept.Count == 0)
+        {
+            throw new TxException(HttpStatusCode.UnprocessableEntity, new TxIssue(Severity.Error, IssueType.TooCostly, "too-costly",
+                $"The code system {cs.Url} is defined by a grammar, so its codes cannot be listed; a value set can list them by code, and $validate-code checks any of them", null));
+        }
+
         CheckProviderStatus(cs);
         AddParam("used-codesystem", new FhirUri(cs.VersionedUrl));
         ReportSupplements(cs);
@@ -1182,9 +1188,13 @@ internal sealed class ValueSetExpander
     private void CheckProviderStatus(CodeSystemUse cs) =>
         CheckCanonicalStatus(cs.VersionedUrl, cs.Entry.Resource.Status, StatusOf(cs.Entry.Resource.Extension), cs.Entry.Resource.Experimental);
 
-    private void CheckCanonicalStatus(string vurl, PublicationStatus? status, string? standardsStatus, bool? experimental)
+    /// <summary>
+    /// Warns (<c>warning-deprecated</c>, <c>-withdrawn</c>, <c>-retired</c>, <c>-experimental</c>) about a resource the expansion
+    /// uses; a resource that shares the value set's own status is not warned about again, except the value set itself.
+    /// </summary>
+    private void CheckCanonicalStatus(string vurl, PublicationStatus? status, string? standardsStatus, bool? experimental, bool isSource = false)
     {
-        var sourceStandards = StatusOf(_source.Extension);
+        var sourceStandards = isSource ? null : StatusOf(_source.Extension);
         if (standardsStatus == "deprecated")
         {
             if (sourceStandards != "deprecated")
@@ -1201,14 +1211,14 @@ internal sealed class ValueSetExpander
         }
         else if (status == PublicationStatus.Retired)
         {
-            if (_source.Status != PublicationStatus.Retired)
+            if (isSource || _source.Status != PublicationStatus.Retired)
             {
                 AddParam("warning-retired", new FhirUri(vurl));
             }
         }
         else if (experimental == true)
         {
-            if (_source.Experimental != true)
+            if (isSource || _source.Experimental != true)
             {
                 AddParam("warning-experimental", new FhirUri(vurl));
             }

@@ -11,8 +11,10 @@ internal sealed record TerminologyRoute(ITerminologyBackend Backend, Func<Termin
 /// <summary>What a request is about, for routing: the code systems and value sets it names.</summary>
 internal sealed record TerminologyRequestSubject(IReadOnlyCollection<string> Systems, IReadOnlyCollection<string> ValueSets)
 {
-    public static TerminologyRequestSubject From(Parameters parameters)
+    public static TerminologyRequestSubject From(Parameters parameters, TerminologyOperation operation = TerminologyOperation.ValidateCode)
     {
+        // On CodeSystem operations the url (and codeSystem) name a code system, not a value set.
+        var urlIsCodeSystem = operation is TerminologyOperation.CodeSystemValidateCode or TerminologyOperation.Lookup or TerminologyOperation.Subsumes;
         var systems = new HashSet<string>(StringComparer.Ordinal);
         var valueSets = new HashSet<string>(StringComparer.Ordinal);
         void Visit(Parameters p)
@@ -23,6 +25,12 @@ internal sealed record TerminologyRequestSubject(IReadOnlyCollection<string> Sys
                 {
                     case "system" or "sourceSystem" or "targetSystem" or "targetsystem" when x.Value.Text() is { } sys:
                         systems.Add(sys);
+                        break;
+                    case "url" when urlIsCodeSystem && x.Value.Text() is { } csUrl:
+                        systems.Add(Engine.Versions.SplitCanonical(csUrl).Url);
+                        break;
+                    case "codeSystem" when x.Resource is CodeSystem cs && cs.Url is not null:
+                        systems.Add(cs.Url);
                         break;
                     case "url" or "valueSet" or "context" when x.Value.Text() is { } url:
                         valueSets.Add(Engine.Versions.SplitCanonical(url).Url);
@@ -87,7 +95,7 @@ internal sealed class TerminologyRouter(LocalTerminologyBackend local, IEnumerab
             return await local.ExecuteAsync(operation, parameters, context, cancellationToken).ConfigureAwait(false);
         }
 
-        var subject = TerminologyRequestSubject.From(parameters);
+        var subject = TerminologyRequestSubject.From(parameters, operation);
         foreach (var route in _routes)
         {
             if (!route.Matches(subject))
@@ -102,10 +110,12 @@ internal sealed class TerminologyRouter(LocalTerminologyBackend local, IEnumerab
             catch (TerminologyOperationException e) when (route.FallbackToLocal && (int)e.Status >= 500)
             {
                 logger.LogWarning("Terminology server '{Backend}' failed ({Status}) for {Operation}; answering from the local engine.", route.Backend.Name, (int)e.Status, operation);
+                TerminologyTelemetry.Fallbacks.Add(1, new KeyValuePair<string, object?>("backend", route.Backend.Name));
             }
             catch (Exception e) when (route.FallbackToLocal && e is HttpRequestException or TaskCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
             {
                 logger.LogWarning(e, "Terminology server '{Backend}' is unreachable for {Operation}; answering from the local engine.", route.Backend.Name, operation);
+                TerminologyTelemetry.Fallbacks.Add(1, new KeyValuePair<string, object?>("backend", route.Backend.Name));
             }
 
             break;

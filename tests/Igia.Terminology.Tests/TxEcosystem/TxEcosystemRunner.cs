@@ -22,8 +22,22 @@ internal sealed record TxTestResult(TxTestCase Test, bool Passed, string? Reason
 /// POSTed, the response is converted back to R5, scrubbed and sorted, and compared with the expected response under the
 /// suite's template rules.
 /// </summary>
+/// <remarks>
+/// Compared as the runner does with <c>tight</c> set (no extension of the response is scrubbed, so every extension the server
+/// sends must be expected) and with the suite's external messages (<c>messages-tx.fhir.org.json</c>, see SOURCE.md), so that
+/// <c>$external:N$</c> message texts are compared exactly. <c>IGIA_TX_TIGHT=0</c> and <c>IGIA_TX_EXTERNALS=0</c> switch
+/// to the looser comparisons.
+/// </remarks>
 internal sealed class TxEcosystemRunner(HttpClient client, string folder)
 {
+    /// <summary>Compare in the runner's tight mode: extensions are not scrubbed from responses.</summary>
+    public bool Tight { get; init; } = Environment.GetEnvironmentVariable("IGIA_TX_TIGHT") != "0";
+
+    /// <summary>The external message texts (per response file, by number), or null to check only the fragments.</summary>
+    public JsonObject? Externals { get; init; } = Environment.GetEnvironmentVariable("IGIA_TX_EXTERNALS") == "0"
+        ? null
+        : JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "messages-tx.fhir.org.json")))?.AsObject();
+
     /// <summary>The modes this server runs in: only <c>general</c> (no <c>flat</c>: expansions keep the hierarchy).</summary>
     public static readonly IReadOnlySet<string> Modes = new HashSet<string> { "general" };
 
@@ -119,10 +133,11 @@ internal sealed class TxEcosystemRunner(HttpClient client, string folder)
             }
 
             FhirVersionConverter.ToR5(actual);
-            TxResponseScrubber.Scrub(actual, tight: Environment.GetEnvironmentVariable("IGIA_TX_TIGHT") != "0");
+            TxResponseScrubber.Scrub(actual, Tight);
             SortMessages(actual);
-            var expected = Load(ChooseResponse(test.Test));
-            var diff = new TxTemplateComparer(Modes, ServerVersion).Compare(expected, actual);
+            var responseFile = ChooseResponse(test.Test);
+            var expected = Load(responseFile);
+            var diff = new TxTemplateComparer(Modes, ServerVersion, Externals?[responseFile] as JsonObject).Compare(expected, actual);
             var code = (string?)test.Test["http-code"] ?? "2xx";
             if (diff is null && !HttpCodeOk(code, status))
             {

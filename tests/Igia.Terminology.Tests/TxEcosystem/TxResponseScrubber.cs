@@ -40,12 +40,9 @@ internal static class TxResponseScrubber
         "http://hl7.org/fhir/test/ValueSet/simple-filter-isa",
     };
 
-    [ThreadStatic]
-    private static bool Tight;
-
-    public static void Scrub(JsonObject resource, bool tight = false)
+    /// <summary>Scrubs a response in place; in <paramref name="tight"/> mode no extension is removed.</summary>
+    public static void Scrub(JsonObject resource, bool tight)
     {
-        Tight = tight;
         if ((string?)resource["resourceType"] == "Parameters")
         {
             resource.Remove("meta");
@@ -54,7 +51,7 @@ internal static class TxResponseScrubber
 
         resource.Remove("text");
         resource.Remove("meta");
-        ScrubElement(resource, inCompose: false);
+        ScrubElement(resource, inCompose: false, tight);
         if ((string?)resource["resourceType"] == "OperationOutcome" && resource["issue"] is JsonArray issues)
         {
             foreach (var issue in issues.OfType<JsonObject>().ToList())
@@ -71,7 +68,7 @@ internal static class TxResponseScrubber
         }
     }
 
-    private static void ScrubElement(JsonNode? node, bool inCompose)
+    private static void ScrubElement(JsonNode? node, bool inCompose, bool tight)
     {
         switch (node)
         {
@@ -82,7 +79,7 @@ internal static class TxResponseScrubber
                     o.Remove("meta");
                 }
 
-                if (!inCompose && !Tight)
+                if (!inCompose && !tight)
                 {
                     foreach (var key in new[] { "extension", "modifierExtension" })
                     {
@@ -109,11 +106,11 @@ internal static class TxResponseScrubber
                 {
                     if (kv.Value is JsonObject { } child && child["resourceType"] is not null)
                     {
-                        Scrub(child, Tight);
+                        Scrub(child, tight);
                     }
                     else
                     {
-                        ScrubElement(kv.Value, inCompose || kv.Key == "compose");
+                        ScrubElement(kv.Value, inCompose || kv.Key == "compose", tight);
                     }
                 }
 
@@ -123,11 +120,11 @@ internal static class TxResponseScrubber
                 {
                     if (item is JsonObject { } child && child["resourceType"] is not null)
                     {
-                        Scrub(child, Tight);
+                        Scrub(child, tight);
                     }
                     else
                     {
-                        ScrubElement(item, inCompose);
+                        ScrubElement(item, inCompose, tight);
                     }
                 }
 
