@@ -26,6 +26,7 @@ public sealed partial class PackageConsumerTests
     {
         var serverProgram = ReadmeExample("src/Igia.Fhir/README.md", "server");
         var clientProgram = ReadmeExample("README.md", "client");
+        var smartAppProgram = ReadmeExample("src/Igia.Smart/README.md", "smart-app");
         Assert.Contains(SandboxFhirBase, clientProgram);
         var version = $"0.1.0-test.g{Guid.NewGuid():N}";
         using var work = new TempFolder("igia-packaging");
@@ -98,6 +99,10 @@ public sealed partial class PackageConsumerTests
             using var clientHttp = new HttpClient { BaseAddress = client.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
             var names = await clientHttp.GetStringAsync("patients/Packaged");
             Assert.Contains("Paula Packaged (1980-02-03)", names);
+
+            // 5. The SMART app example of Igia.Smart's README (and the repository README) builds against the packages;
+            //    running it needs a SMART authorization server, which tests/Igia.Smart.Tests provides.
+            await CreateAppAsync(apps, "SmartApp", ["Igia.Smart"], version, smartAppProgram);
         }
         finally
         {
