@@ -10,6 +10,7 @@ using Igia.Fhir.Pipeline;
 using Igia.Fhir.Search;
 using Igia.Fhir.Serialization;
 using Igia.Fhir.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Igia.Fhir.Server;
@@ -26,6 +27,7 @@ internal sealed partial class FhirInteractionHandler(
 {
     private readonly FhirServerOptions _options = options.Value;
     private long _lastTimestampTicks;
+    private IFhirWriteValidator[]? _writeValidators;
 
     /// <summary>Runs batch/transaction entries; set once the pipeline exists (it calls back into the pipeline).</summary>
     internal BundleProcessor? Bundles { get; set; }
@@ -361,6 +363,11 @@ internal sealed partial class FhirInteractionHandler(
         resource.Meta ??= new Meta();
         resource.Meta.VersionId = version.ToString(CultureInfo.InvariantCulture);
         resource.Meta.LastUpdated = lastUpdated;
+        foreach (var validator in _writeValidators ??= services.GetServices<IFhirWriteValidator>().ToArray())
+        {
+            await validator.ValidateWriteAsync(interaction, resource, current);
+        }
+
         var json = FhirFormats.ToStorageJson(resource);
         var index = search.Extract(resource);
         await session.WriteAsync(new ResourceWrite(resource.TypeName, id, version, lastUpdated, method, json, index), interaction.CancellationToken);

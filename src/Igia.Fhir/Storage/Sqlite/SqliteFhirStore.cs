@@ -7,7 +7,7 @@ namespace Igia.Fhir.Storage.Sqlite;
 /// The embedded store: one SQLite file in WAL mode. Readers run concurrently on pooled connections;
 /// writers are serialised in-process (SQLite allows one writer), each in one <c>BEGIN IMMEDIATE</c> transaction.
 /// </summary>
-internal sealed class SqliteFhirStore : IFhirStore, IDisposable
+internal sealed class SqliteFhirStore : IFhirStore, IFhirChangeFeed, IDisposable
 {
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writerGate = new(1, 1);
@@ -35,7 +35,49 @@ internal sealed class SqliteFhirStore : IFhirStore, IDisposable
         await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await SqliteSchema.MigrateAsync(connection, tx, cancellationToken);
+        await using (var feed = connection.CreateCommand())
+        {
+            // The change feed (IFhirChangeFeed): a trigger appends every version to change_log in the writing transaction.
+            feed.Transaction = tx;
+            feed.CommandText = """
+                CREATE TABLE IF NOT EXISTS change_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, rid INTEGER NOT NULL, version INTEGER NOT NULL);
+                CREATE TRIGGER IF NOT EXISTS trg_change_log AFTER INSERT ON resource_version
+                BEGIN INSERT INTO change_log(rid, version) VALUES (NEW.rid, NEW.version); END;
+                """;
+            await feed.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await tx.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<FhirChange>> ReadChangesAsync(long afterSequence, int max, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT c.seq, v.type, v.id, v.version, v.last_updated, v.method, v.json FROM change_log c
+            JOIN resource_version v ON v.rid = c.rid AND v.version = c.version
+            WHERE c.seq > $after ORDER BY c.seq LIMIT $max
+            """;
+        cmd.Parameters.AddWithValue("$after", afterSequence);
+        cmd.Parameters.AddWithValue("$max", max);
+        var changes = new List<FhirChange>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var json = reader.IsDBNull(6) ? null : reader.GetString(6);
+            changes.Add(new FhirChange(reader.GetInt64(0), new StoredResource(reader.GetString(1), reader.GetString(2), reader.GetInt32(3), SqliteTime.FromTicks(reader.GetInt64(4)), json is null, reader.GetString(5), json)));
+        }
+
+        return changes;
+    }
+
+    public async Task<long> GetLastSequenceAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM change_log";
+        return (long)(await cmd.ExecuteScalarAsync(cancellationToken))!;
     }
 
     public async Task<IFhirStoreSession> OpenSessionAsync(FhirSessionMode mode, CancellationToken cancellationToken)
@@ -81,6 +123,7 @@ internal sealed class SqliteFhirStore : IFhirStore, IDisposable
     public void Dispose()
     {
         _writerGate.Dispose();
+        SqliteSearchIndex.ReleasePrepared(DatabasePath);
         SqliteConnection.ClearAllPools();
     }
 }
