@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 
 summary() { echo "${1} passed, ${2} failed, ${3} skipped"; }
 
-# npm test fixtures: FHIR test data (tests/fixtures) and the OpenID provider for SMART tests (tests/Igia.Smart.Tests/oidc);
-# each installed again only when its lock file changes.
-for fixture in tests/fixtures tests/Igia.Smart.Tests/oidc; do
-  [ -f "$fixture/package.json" ] || continue
+# npm test fixtures (every package-lock.json under tests/): FHIR test data (tests/fixtures), the OpenID provider for SMART
+# tests (tests/Igia.Smart.Tests/oidc), SMART's client-js; each installed again only when its lock file changes.
+for lock in $(find tests -name package-lock.json -not -path '*/node_modules/*' -not -path '*/bin/*' -not -path '*/obj/*' | sort); do
+  fixture=$(dirname "$lock")
   if [ ! -f "$fixture/node_modules/.package-lock.json" ] \
      || [ "$fixture/package-lock.json" -nt "$fixture/node_modules/.package-lock.json" ]; then
     if ! command -v npm >/dev/null 2>&1; then
