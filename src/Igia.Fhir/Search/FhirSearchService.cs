@@ -175,13 +175,13 @@ internal sealed class FhirSearchService
         return bundle;
     }
 
-    private static Bundle NewBundle(ParsedSearch parsed, int? total)
+    private Bundle NewBundle(ParsedSearch parsed, int? total)
     {
         var bundle = new Bundle
         {
             Id = Guid.NewGuid().ToString("N"),
             Type = Bundle.BundleType.Searchset,
-            Meta = new Meta { LastUpdated = DateTimeOffset.UtcNow },
+            Meta = new Meta { LastUpdated = _time.GetUtcNow() },
         };
         if (total is not null && (parsed.Total != SearchTotalMode.None || !parsed.TotalGiven || parsed.CountOnly))
         {

@@ -1053,7 +1053,7 @@ internal sealed partial class SearchRequestParser(SearchParameterRegistry regist
             if (type == compartmentType)
             {
                 // The focal resource is in its own compartment.
-                alternatives.Add(new IdCondition([compartmentId]));
+                alternatives.Add(new ResourceKeysCondition([(compartmentType, compartmentId)]));
             }
 
             if (definition.TryGetValue(type, out var parameters))

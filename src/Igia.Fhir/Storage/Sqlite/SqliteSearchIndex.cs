@@ -1,19 +1,22 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Hl7.Fhir.Model;
 using Igia.Fhir.Search;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Igia.Fhir.Storage.Sqlite;
 
 /// <summary>
 /// Search index tables of the SQLite store: writing index rows and translating a <see cref="SearchQuery"/> to SQL.
-/// One table per value type; every table is keyed by (rid, seq) so that replacing a resource's rows is a key-range delete,
-/// and has a covering index that starts with the parameter code, so that every condition is an index lookup.
-/// User values only ever reach SQL as parameters.
+/// One table per value type; every table is keyed by (rid, seq), so that a resource's rows are one key range (deleted by a
+/// trigger when a new version is written, and probed per candidate when a search checks a condition), and has covering
+/// indexes that start with the parameter code, so that the condition driving a search is an index lookup.
+/// User values only ever reach SQL as parameters. Paging snapshots live in a side database (<see cref="SqliteSearchSnapshots"/>).
 /// </summary>
 internal static class SqliteSearchIndex
 {
@@ -60,122 +63,219 @@ internal static class SqliteSearchIndex
             PRIMARY KEY (rid, seq)) WITHOUT ROWID;
         CREATE INDEX ix_idx_uri ON idx_uri(param, uri);
         """,
+
+        // A later migration, so that stores created before it get it too: until then the insert path deleted the rows itself.
+        """
+        CREATE TRIGGER tr_resource_version_index AFTER UPDATE OF version ON resource
+        BEGIN
+            DELETE FROM idx_string WHERE rid = OLD.rid;
+            DELETE FROM idx_token WHERE rid = OLD.rid;
+            DELETE FROM idx_reference WHERE rid = OLD.rid;
+            DELETE FROM idx_date WHERE rid = OLD.rid;
+            DELETE FROM idx_number WHERE rid = OLD.rid;
+            DELETE FROM idx_quantity WHERE rid = OLD.rid;
+            DELETE FROM idx_uri WHERE rid = OLD.rid;
+        END;
+        """,
     ];
-
-    private const string DeleteSql =
-        "DELETE FROM idx_string WHERE rid = $rid; DELETE FROM idx_token WHERE rid = $rid; DELETE FROM idx_reference WHERE rid = $rid; " +
-        "DELETE FROM idx_date WHERE rid = $rid; DELETE FROM idx_number WHERE rid = $rid; DELETE FROM idx_quantity WHERE rid = $rid; DELETE FROM idx_uri WHERE rid = $rid;";
-
-    private const int RowsPerInsert = 200;
 
     /// <summary>A string above every other that starts with a given prefix, for prefix ranges on the BINARY collation.</summary>
     private const string Highest = "\U0010FFFF";
 
     /// <summary>Replaces the index rows of resource <paramref name="rid"/>.</summary>
-    public static async Task ReplaceAsync(SqliteConnection connection, SqliteTransaction tx, long rid, string resourceType, IReadOnlyList<SearchIndexEntry> entries, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The rows of the previous version are already gone when this runs for an existing resource: the trigger
+    /// <c>tr_resource_version_index</c> deletes them when the store moves <c>resource.version</c> on, so a create (the common case)
+    /// costs only the inserts. Each table's insert is one statement, prepared once per connection and executed once per row.
+    /// </remarks>
+    public static Task ReplaceAsync(SqliteConnection connection, SqliteTransaction tx, long rid, string resourceType, IReadOnlyList<SearchIndexEntry> entries, CancellationToken cancellationToken)
     {
-        await using var cmd = connection.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.Parameters.AddWithValue("$rid", rid);
-        var sql = new StringBuilder(DeleteSql);
-        if (entries.Count > 0)
+        if (entries.Count == 0)
         {
-            var tables = new TableRows[7];
-            var group = 0;
-            foreach (var entry in entries)
+            return Task.CompletedTask;
+        }
+
+        var tables = new TableRows?[Tables.Length];
+        var group = 0;
+        foreach (var entry in entries)
+        {
+            if (entry is CompositeIndexEntry composite)
             {
-                if (entry is CompositeIndexEntry composite)
+                group++;
+                foreach (var component in composite.Components)
                 {
-                    group++;
-                    foreach (var component in composite.Components)
+                    foreach (var row in component)
                     {
-                        foreach (var row in component)
-                        {
-                            AddRow(tables, row, group);
-                        }
+                        AddRow(tables, row, group);
                     }
-                }
-                else
-                {
-                    AddRow(tables, entry, 0);
                 }
             }
-
-            var p = 0;
-            foreach (var table in tables)
+            else
             {
-                if (table is null)
-                {
-                    continue;
-                }
+                AddRow(tables, entry, 0);
+            }
+        }
 
-                for (var start = 0; start < table.Rows.Count; start += RowsPerInsert)
+        var db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
+        var prepared = Prepared.GetValue(db, static _ => new PreparedInserts());
+        for (var t = 0; t < tables.Length; t++)
+        {
+            if (tables[t] is not { } rows)
+            {
+                continue;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            var statement = prepared.Get(db, t);
+            for (var r = 0; r < rows.Count; r++)
+            {
+                var (row, rowGroup) = rows[r];
+                try
                 {
-                    sql.Append("INSERT INTO ").Append(table.Name).Append(table.Columns).Append(" VALUES ");
-                    var end = Math.Min(start + RowsPerInsert, table.Rows.Count);
-                    for (var i = start; i < end; i++)
+                    Check(raw.sqlite3_bind_int64(statement, 1, rid), db);
+                    Check(raw.sqlite3_bind_int64(statement, 2, r), db);
+                    Check(raw.sqlite3_bind_int64(statement, 3, rowGroup), db);
+                    for (var i = 0; i < row.Length; i++)
                     {
-                        var (values, grp) = table.Rows[i];
-                        sql.Append(i == start ? "($rid," : ",($rid,").Append(i.ToString(CultureInfo.InvariantCulture)).Append(',')
-                            .Append(grp.ToString(CultureInfo.InvariantCulture));
-                        foreach (var value in values)
+                        var rc = row[i] switch
                         {
-                            var name = "$v" + p++.ToString(CultureInfo.InvariantCulture);
-                            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-                            sql.Append(',').Append(name);
-                        }
-
-                        sql.Append(')');
+                            null => raw.sqlite3_bind_null(statement, i + 4),
+                            long l => raw.sqlite3_bind_int64(statement, i + 4, l),
+                            double d => raw.sqlite3_bind_double(statement, i + 4, d),
+                            var v => raw.sqlite3_bind_text(statement, i + 4, (string)v),
+                        };
+                        Check(rc, db);
                     }
 
-                    sql.Append(';');
+                    var step = raw.sqlite3_step(statement);
+                    if (step != raw.SQLITE_DONE)
+                    {
+                        SqliteException.ThrowExceptionForRC(step, db);
+                    }
+                }
+                finally
+                {
+                    raw.sqlite3_reset(statement);
+                    raw.sqlite3_clear_bindings(statement);
                 }
             }
         }
 
-        cmd.CommandText = sql.ToString();
-        await cmd.ExecuteNonQueryAsync(cancellationToken);
+        return Task.CompletedTask;
     }
 
-    private sealed class TableRows(string name, string columns)
+    private static void Check(int rc, sqlite3 db)
     {
-        public string Name { get; } = name;
-
-        public string Columns { get; } = columns;
-
-        public List<(object?[] Values, int Group)> Rows { get; } = [];
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
     }
 
-    private static void AddRow(TableRows[] tables, SearchIndexEntry entry, int group)
+    /// <summary>
+    /// The insert statements of one (pooled) SQLite connection, prepared once and reused by every write on it: preparing them
+    /// per write cost more than the inserts themselves. Keyed weakly by the native handle, so they go when the connection goes
+    /// (SQLite's close_v2 keeps the handle until they are finalized).
+    /// </summary>
+    private static readonly ConditionalWeakTable<sqlite3, PreparedInserts> Prepared = new();
+
+    /// <summary>
+    /// Finalizes the prepared inserts of every connection to <paramref name="databasePath"/>, so that closing those connections
+    /// closes them for real rather than leaving SQLite "zombie" handles open until the garbage collector finalizes the statements.
+    /// Called by the store when it is disposed (no writes are running then).
+    /// </summary>
+    public static void ReleasePrepared(string databasePath)
+    {
+        foreach (var (db, inserts) in Prepared)
+        {
+            if (db.IsClosed || db.IsInvalid)
+            {
+                continue;
+            }
+
+            var file = raw.sqlite3_db_filename(db, "main").utf8_to_string();
+            if (string.Equals(file, databasePath, StringComparison.Ordinal))
+            {
+                Prepared.Remove(db);
+                inserts.Dispose();
+            }
+        }
+    }
+
+    private sealed class PreparedInserts : IDisposable
+    {
+        private readonly sqlite3_stmt?[] _statements = new sqlite3_stmt?[Tables.Length];
+
+        public void Dispose()
+        {
+            for (var i = 0; i < _statements.Length; i++)
+            {
+                _statements[i]?.Dispose();
+                _statements[i] = null;
+            }
+        }
+
+        public sqlite3_stmt Get(sqlite3 db, int table)
+        {
+            if (_statements[table] is { IsInvalid: false } existing)
+            {
+                return existing;
+            }
+
+            var (name, columns) = Tables[table];
+            var sql = $"INSERT INTO {name}(rid,seq,grp,{string.Join(',', columns)}) VALUES (?,?,?{string.Concat(Enumerable.Repeat(",?", columns.Length))})";
+            var rc = raw.sqlite3_prepare_v3(db, sql, raw.SQLITE_PREPARE_PERSISTENT, out var statement);
+            if (rc != raw.SQLITE_OK)
+            {
+                statement?.Dispose();
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+
+            return _statements[table] = statement!;
+        }
+    }
+
+    /// <summary>The index tables and their value columns, in the order of the <c>object?[]</c> rows built by <see cref="AddRow"/>.</summary>
+    private static readonly (string Name, string[] Columns)[] Tables =
+    [
+        ("idx_string", ["param", "norm", "exact"]),
+        ("idx_token", ["param", "system", "code", "text"]),
+        ("idx_reference", ["param", "target_type", "target_id", "url"]),
+        ("idx_date", ["param", "low", "high"]),
+        ("idx_number", ["param", "value"]),
+        ("idx_quantity", ["param", "value", "system", "code", "unit", "cvalue", "ccode"]),
+        ("idx_uri", ["param", "uri"]),
+    ];
+
+    private sealed class TableRows : List<(object?[] Values, int Group)>;
+
+    private static void AddRow(TableRows?[] tables, SearchIndexEntry entry, int group)
     {
         switch (entry)
         {
             case StringIndexEntry s:
-                Table(tables, 0, "idx_string", "(rid,seq,grp,param,norm,exact)").Rows.Add(([s.ParameterCode, s.Normalized, s.Exact], group));
+                (tables[0] ??= []).Add(([s.ParameterCode, s.Normalized, s.Exact], group));
                 break;
             case TokenIndexEntry t:
-                Table(tables, 1, "idx_token", "(rid,seq,grp,param,system,code,text)").Rows.Add(([t.ParameterCode, t.System, t.Code, t.Text], group));
+                (tables[1] ??= []).Add(([t.ParameterCode, t.System, t.Code, t.Text], group));
                 break;
             case ReferenceIndexEntry r:
-                Table(tables, 2, "idx_reference", "(rid,seq,grp,param,target_type,target_id,url)").Rows.Add(([r.ParameterCode, r.TargetType, r.TargetId, r.Url], group));
+                (tables[2] ??= []).Add(([r.ParameterCode, r.TargetType, r.TargetId, r.Url], group));
                 break;
             case DateIndexEntry d:
-                Table(tables, 3, "idx_date", "(rid,seq,grp,param,low,high)").Rows.Add(([d.ParameterCode, d.Low.UtcTicks, d.High.UtcTicks], group));
+                (tables[3] ??= []).Add(([d.ParameterCode, d.Low.UtcTicks, d.High.UtcTicks], group));
                 break;
             case NumberIndexEntry n:
-                Table(tables, 4, "idx_number", "(rid,seq,grp,param,value)").Rows.Add(([n.ParameterCode, (double)n.Value], group));
+                (tables[4] ??= []).Add(([n.ParameterCode, (double)n.Value], group));
                 break;
             case QuantityIndexEntry q:
-                Table(tables, 5, "idx_quantity", "(rid,seq,grp,param,value,system,code,unit,cvalue,ccode)").Rows.Add(
-                    ([q.ParameterCode, (double)q.Value, q.System, q.Code, q.Unit, q.CanonicalValue is { } cv ? (double)cv : null, q.CanonicalCode], group));
+                (tables[5] ??= []).Add(([q.ParameterCode, (double)q.Value, q.System, q.Code, q.Unit, q.CanonicalValue is { } cv ? (double)cv : null, q.CanonicalCode], group));
                 break;
             case UriIndexEntry u:
-                Table(tables, 6, "idx_uri", "(rid,seq,grp,param,uri)").Rows.Add(([u.ParameterCode, u.Uri], group));
+                (tables[6] ??= []).Add(([u.ParameterCode, u.Uri], group));
                 break;
         }
     }
-
-    private static TableRows Table(TableRows[] tables, int index, string name, string columns) => tables[index] ??= new TableRows(name, columns);
 
     // ---- search -----------------------------------------------------------------------------------
 
@@ -358,9 +458,16 @@ internal static class SqliteSearchIndex
         return await LoadAsync(connection, tx, included, cancellationToken);
     }
 
-    /// <summary>Translates conditions to SQL over <c>resource r</c>; every value becomes a parameter.</summary>
+    /// <summary>
+    /// Translates conditions to SQL over <c>resource r</c>; every value becomes a parameter. The most selective condition
+    /// drives the query as a set of rids looked up through its covering index; every other condition is checked per candidate
+    /// through the (rid, seq) key of its table (the unary <c>+</c> on <c>param</c> keeps SQLite from scanning a parameter's whole
+    /// index range for that). Without a usable driver the resource table is read by type.
+    /// </summary>
     private sealed class SqlBuilder(SqliteCommand cmd, string? baseUrl)
     {
+        private const int NotDrivable = 99;
+
         private int _parameters;
         private int _aliases;
 
@@ -377,73 +484,230 @@ internal static class SqliteSearchIndex
 
         public string Where(SearchQuery query)
         {
+            var natural = query.Conditions.Any(c => c is IdCondition or ResourceKeysCondition);
+            var driver = natural ? null : query.Conditions.Where(c => Score(c) < NotDrivable).MinBy(Score);
             var sb = new StringBuilder("r.deleted = 0");
+            var type = driver is null ? "r.type" : "+r.type";
             if (query.ResourceTypes.Count == 1)
             {
-                sb.Append(" AND r.type = ").Append(P(query.ResourceTypes[0]));
+                sb.Append(" AND ").Append(type).Append(" = ").Append(P(query.ResourceTypes[0]));
             }
             else if (query.ResourceTypes.Count > 1)
             {
-                sb.Append(" AND r.type IN (").Append(List(query.ResourceTypes)).Append(')');
+                sb.Append(" AND ").Append(type).Append(" IN (").Append(List(query.ResourceTypes)).Append(')');
+            }
+
+            if (driver is not null)
+            {
+                sb.Append(" AND r.rid IN (").Append(DriverSet(driver)).Append(')');
             }
 
             foreach (var condition in query.Conditions)
             {
-                sb.Append(" AND ").Append(Predicate(condition, "r"));
+                if (!ReferenceEquals(condition, driver) || !IsExact(condition))
+                {
+                    sb.Append(" AND ").Append(Predicate(condition, "r"));
+                }
             }
 
             return sb.ToString();
         }
 
-        /// <summary>A boolean SQL expression over the resource alias <paramref name="r"/>.</summary>
-        private string Predicate(SearchCondition condition, string r) => condition switch
+        // ---- drivers: sets of rids (possibly a superset) found through an index --------------------------------
+
+        /// <summary>How selective a condition is expected to be as a driver (lower is better), or <see cref="NotDrivable"/>.</summary>
+        private static int Score(SearchCondition c) => c switch
         {
-            AllOfCondition all => all.Conditions.Count == 0 ? "1" : "(" + string.Join(" AND ", all.Conditions.Select(c => Predicate(c, r))) + ")",
-            AnyOfCondition any => AnyOf(any, r),
-            NotCondition not => "NOT (" + Predicate(not.Condition, r) + ")",
-            TypeCondition type => type.Types.Count == 0 ? "0" : $"{r}.type IN ({List(type.Types)})",
-            IdCondition id => id.Ids.Count == 0 ? "0" : $"{r}.id IN ({List(id.Ids)})",
-            ResourceKeysCondition keys => keys.Keys.Count == 0 ? "0" : ResourceKeys(keys, r),
-            DateCondition { Parameter: "_lastUpdated" } date => DatePredicate(date, $"{r}.last_updated", $"{r}.last_updated"),
-            MissingCondition missing => Missing(missing, r),
-            _ => $"{r}.rid IN ({RidSet(condition)})",
+            ResourceKeysCondition => 0,
+            TokenCondition { Code: not null } => 1,
+            TokenCondition => 5,
+            ReferenceCondition => 1,
+            UriCondition { Match: UriMatch.Below } => 3,
+            UriCondition => 1,
+            StringCondition { Match: StringMatch.Exact } => 1,
+            StringCondition { Match: StringMatch.StartsWith } s => s.Normalized.Length >= 3 ? 2 : 3,
+            StringCondition => 8,
+            TokenTextCondition => 8,
+            CompositeCondition composite => composite.Components.Count > 0 ? Math.Min(Score(composite.Components[0]), 4) : NotDrivable,
+            DateCondition { Parameter: "_lastUpdated" } => NotDrivable,
+            DateCondition or NumberCondition or QuantityCondition => 4,
+            MissingCondition { Missing: false } => 6,
+            ChainCondition chain => chain.TargetConditions.Select(Score).DefaultIfEmpty(NotDrivable).Min() is var inner && inner < NotDrivable ? inner + 1 : 7,
+            ReverseChainCondition has => has.SourceConditions.Select(Score).DefaultIfEmpty(NotDrivable).Min() is var inner && inner < NotDrivable ? inner + 1 : 7,
+            AnyOfCondition any => any.Alternatives.Count == 0 ? NotDrivable : any.Alternatives.Max(Score) is var worst && worst < NotDrivable ? worst + 1 : NotDrivable,
+            AllOfCondition all => all.Conditions.Select(Score).DefaultIfEmpty(NotDrivable).Min(),
+            _ => NotDrivable,
         };
 
-        private string ResourceKeys(ResourceKeysCondition keys, string r)
+        /// <summary>True when <see cref="DriverSet"/> gives exactly the resources the condition holds for (not a superset).</summary>
+        private static bool IsExact(SearchCondition c) => c switch
         {
-            var json = JsonSerializer.Serialize(keys.Keys.Select(k => new[] { k.Type, k.Id }));
-            var alias = Alias("k");
-            return $"{r}.rid IN (SELECT {alias}.rid FROM json_each({P(json)}) j{alias} JOIN resource {alias} " +
-                   $"ON {alias}.type = json_extract(j{alias}.value, '$[0]') AND {alias}.id = json_extract(j{alias}.value, '$[1]'))";
-        }
-
-        private static bool IsSet(SearchCondition c) =>
-            c is StringCondition or TokenCondition or TokenTextCondition or ReferenceCondition or NumberCondition or QuantityCondition
-                or UriCondition or ChainCondition or ReverseChainCondition or CompositeCondition
-            || c is DateCondition { Parameter: not "_lastUpdated" };
-
-        private string AnyOf(AnyOfCondition any, string r)
-        {
-            if (any.Alternatives.Count == 0)
-            {
-                return "0";
-            }
-
-            if (any.Alternatives.All(IsSet))
-            {
-                return $"{r}.rid IN (" + string.Join(" UNION ", any.Alternatives.Select(RidSet)) + ")";
-            }
-
-            return "(" + string.Join(" OR ", any.Alternatives.Select(a => Predicate(a, r))) + ")";
-        }
-
-        private string Missing(MissingCondition missing, string r) => missing.Parameter switch
-        {
-            "_id" or "_lastUpdated" => missing.Missing ? "0" : "1",
-            _ => TableOf(missing.Type) is { } table
-                ? $"{r}.rid {(missing.Missing ? "NOT IN" : "IN")} (SELECT x.rid FROM {table} x WHERE x.param = {P(missing.Parameter)})"
-                : "1",
+            AnyOfCondition any => any.Alternatives.All(IsExact),
+            AllOfCondition all => all.Conditions.Count == 1 && IsExact(all.Conditions[0]),
+            _ => true,
         };
+
+        private string DriverSet(SearchCondition condition)
+        {
+            switch (condition)
+            {
+                case AnyOfCondition any:
+                    return string.Join(" UNION ", any.Alternatives.Select(DriverSet));
+                case AllOfCondition all:
+                    return DriverSet(all.Conditions.Where(c => Score(c) < NotDrivable).MinBy(Score)!);
+                case ResourceKeysCondition keys:
+                {
+                    var json = JsonSerializer.Serialize(keys.Keys.Select(k => new[] { k.Type, k.Id }));
+                    var alias = Alias("k");
+                    return $"SELECT {alias}.rid FROM json_each({P(json)}) j{alias} CROSS JOIN resource {alias} " +
+                           $"ON {alias}.type = json_extract(j{alias}.value, '$[0]') AND {alias}.id = json_extract(j{alias}.value, '$[1]')";
+                }
+
+                case MissingCondition missing:
+                {
+                    var alias = Alias("x");
+                    return $"SELECT {alias}.rid FROM {TableOf(missing.Type)} {alias} WHERE {alias}.param = {P(missing.Parameter)}";
+                }
+
+                case ChainCondition chain:
+                {
+                    var reference = Alias("ref");
+                    var target = Alias("t");
+                    var inner = chain.TargetConditions.Where(c => Score(c) < NotDrivable).MinBy(Score);
+                    var rest = string.Concat(chain.TargetConditions.Where(c => !ReferenceEquals(c, inner) || !IsExact(c)).Select(c => " AND " + Predicate(c, target)));
+                    if (inner is null)
+                    {
+                        return $"SELECT {reference}.rid FROM idx_reference {reference} JOIN resource {target} ON {target}.type = {reference}.target_type AND {target}.id = {reference}.target_id " +
+                               $"WHERE {reference}.param = {P(chain.Parameter)} AND {target}.type IN ({List(chain.TargetTypes)}) AND {target}.deleted = 0 AND {LocalUrl(reference)}{rest}";
+                    }
+
+                    return $"SELECT {reference}.rid FROM resource {target} CROSS JOIN idx_reference {reference} " +
+                           $"ON {reference}.param = {P(chain.Parameter)} AND {reference}.target_id = {target}.id AND {reference}.target_type = {target}.type " +
+                           $"WHERE {target}.rid IN ({DriverSet(inner)}) AND +{target}.type IN ({List(chain.TargetTypes)}) AND {target}.deleted = 0 AND {LocalUrl(reference)}{rest}";
+                }
+
+                case ReverseChainCondition has:
+                {
+                    var reference = Alias("ref");
+                    var source = Alias("s");
+                    var target = Alias("t");
+                    var inner = has.SourceConditions.Where(c => Score(c) < NotDrivable).MinBy(Score);
+                    var rest = string.Concat(has.SourceConditions.Where(c => !ReferenceEquals(c, inner) || !IsExact(c)).Select(c => " AND " + Predicate(c, source)));
+                    var sourceFilter = inner is null
+                        ? $"{source}.type = {P(has.SourceType)}"
+                        : $"{source}.rid IN ({DriverSet(inner)}) AND +{source}.type = {P(has.SourceType)}";
+                    return $"SELECT {target}.rid FROM resource {source} CROSS JOIN idx_reference {reference} ON {reference}.rid = {source}.rid AND +{reference}.param = {P(has.Parameter)} " +
+                           $"CROSS JOIN resource {target} ON {target}.type = {reference}.target_type AND {target}.id = {reference}.target_id " +
+                           $"WHERE {sourceFilter} AND {source}.deleted = 0 AND {LocalUrl(reference)}{rest}";
+                }
+
+                case CompositeCondition composite:
+                    return CompositeSql(composite, "SELECT {0}.rid", correlatedWith: null);
+                default:
+                {
+                    var (table, parameter) = TableOf(condition);
+                    var alias = Alias("x");
+                    return $"SELECT {alias}.rid FROM {table} {alias} WHERE {alias}.param = {P(parameter)} AND {Match(condition, alias)}";
+                }
+            }
+        }
+
+        // ---- predicates checked per candidate resource ----------------------------------------------------------
+
+        /// <summary>A boolean SQL expression over the resource alias <paramref name="r"/>, evaluated per candidate.</summary>
+        private string Predicate(SearchCondition condition, string r)
+        {
+            switch (condition)
+            {
+                case AllOfCondition all:
+                    return all.Conditions.Count == 0 ? "1" : "(" + string.Join(" AND ", all.Conditions.Select(c => Predicate(c, r))) + ")";
+                case AnyOfCondition any:
+                    return any.Alternatives.Count == 0 ? "0" : "(" + string.Join(" OR ", any.Alternatives.Select(a => Predicate(a, r))) + ")";
+                case NotCondition not:
+                    return "NOT (" + Predicate(not.Condition, r) + ")";
+                case TypeCondition type:
+                    return type.Types.Count == 0 ? "0" : $"{r}.type IN ({List(type.Types)})";
+                case IdCondition id:
+                    return id.Ids.Count == 0 ? "0" : $"{r}.id IN ({List(id.Ids)})";
+                case ResourceKeysCondition keys:
+                    return keys.Keys.Count == 0 ? "0" : $"{r}.rid IN ({DriverSet(keys)})";
+                case DateCondition { Parameter: "_lastUpdated" } date:
+                    return DatePredicate(date, $"{r}.last_updated", $"{r}.last_updated");
+                case MissingCondition missing:
+                    if (missing.Parameter is "_id" or "_lastUpdated" || TableOf(missing.Type) is not { } missingTable)
+                    {
+                        return missing.Missing ? "0" : "1";
+                    }
+
+                    var m = Alias("x");
+                    return $"{(missing.Missing ? "NOT " : "")}EXISTS (SELECT 1 FROM {missingTable} {m} WHERE {m}.rid = {r}.rid AND +{m}.param = {P(missing.Parameter)})";
+                case ChainCondition chain:
+                {
+                    var reference = Alias("ref");
+                    var target = Alias("t");
+                    return $"EXISTS (SELECT 1 FROM idx_reference {reference} CROSS JOIN resource {target} ON {target}.type = {reference}.target_type AND {target}.id = {reference}.target_id " +
+                           $"WHERE {reference}.rid = {r}.rid AND +{reference}.param = {P(chain.Parameter)} AND {target}.type IN ({List(chain.TargetTypes)}) AND {target}.deleted = 0 AND {LocalUrl(reference)}" +
+                           string.Concat(chain.TargetConditions.Select(c => " AND " + Predicate(c, target))) + ")";
+                }
+
+                case ReverseChainCondition has:
+                {
+                    var reference = Alias("ref");
+                    var source = Alias("s");
+                    return $"EXISTS (SELECT 1 FROM idx_reference {reference} CROSS JOIN resource {source} ON {source}.rid = {reference}.rid " +
+                           $"WHERE {reference}.param = {P(has.Parameter)} AND {reference}.target_id = {r}.id AND {reference}.target_type = {r}.type " +
+                           $"AND {source}.type = {P(has.SourceType)} AND {source}.deleted = 0 AND {LocalUrl(reference)}" +
+                           string.Concat(has.SourceConditions.Select(c => " AND " + Predicate(c, source))) + ")";
+                }
+
+                case CompositeCondition composite:
+                    return "EXISTS (" + CompositeSql(composite, "SELECT 1", correlatedWith: r) + ")";
+                default:
+                {
+                    var (table, parameter) = TableOf(condition);
+                    var alias = Alias("x");
+                    return $"EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.rid = {r}.rid AND +{alias}.param = {P(parameter)} AND {Match(condition, alias)})";
+                }
+            }
+        }
+
+        /// <summary>The components of a composite joined on (rid, grp): all must hold within one element.</summary>
+        private string CompositeSql(CompositeCondition composite, string select, string? correlatedWith)
+        {
+            var from = new StringBuilder();
+            var where = new StringBuilder();
+            string? first = null;
+            foreach (var component in composite.Components)
+            {
+                var (table, parameter) = TableOf(component);
+                var alias = Alias("c");
+                if (first is null)
+                {
+                    from.Append(table).Append(' ').Append(alias);
+                    first = alias;
+                    if (correlatedWith is not null)
+                    {
+                        where.Append(alias).Append(".rid = ").Append(correlatedWith).Append(".rid AND +");
+                    }
+                }
+                else
+                {
+                    from.Append(" JOIN ").Append(table).Append(' ').Append(alias).Append(" ON ").Append(alias).Append(".rid = ").Append(first)
+                        .Append(".rid AND ").Append(alias).Append(".grp = ").Append(first).Append(".grp");
+                    where.Append(" AND +");
+                }
+
+                where.Append(alias).Append(".param = ").Append(P(parameter)).Append(" AND ").Append(Match(component, alias));
+            }
+
+            if (first is null)
+            {
+                return "SELECT 1 WHERE 0";
+            }
+
+            // As a driver, the first component's param is the index key; the other components are found through (rid, grp).
+            return string.Format(CultureInfo.InvariantCulture, select, first) + $" FROM {from} WHERE {where}";
+        }
 
         private static string? TableOf(SearchParamType type) => type switch
         {
@@ -469,67 +733,6 @@ internal static class SqliteSearchIndex
             UriCondition u => ("idx_uri", u.Parameter),
             _ => throw new NotSupportedException($"Condition {c.GetType().Name} is not a value condition."),
         };
-
-        /// <summary>A <c>SELECT rid</c> subquery giving the resources the condition holds for.</summary>
-        private string RidSet(SearchCondition condition)
-        {
-            switch (condition)
-            {
-                case ChainCondition chain:
-                {
-                    var reference = Alias("ref");
-                    var target = Alias("t");
-                    return $"SELECT {reference}.rid FROM idx_reference {reference} JOIN resource {target} ON {target}.type = {reference}.target_type AND {target}.id = {reference}.target_id " +
-                           $"WHERE {reference}.param = {P(chain.Parameter)} AND {target}.type IN ({List(chain.TargetTypes)}) AND {target}.deleted = 0 AND {LocalUrl(reference)}" +
-                           string.Concat(chain.TargetConditions.Select(c => " AND " + Predicate(c, target)));
-                }
-
-                case ReverseChainCondition has:
-                {
-                    var reference = Alias("ref");
-                    var source = Alias("s");
-                    var target = Alias("t");
-                    return $"SELECT {target}.rid FROM idx_reference {reference} JOIN resource {source} ON {source}.rid = {reference}.rid " +
-                           $"JOIN resource {target} ON {target}.type = {reference}.target_type AND {target}.id = {reference}.target_id " +
-                           $"WHERE {reference}.param = {P(has.Parameter)} AND {source}.type = {P(has.SourceType)} AND {source}.deleted = 0 AND {LocalUrl(reference)}" +
-                           string.Concat(has.SourceConditions.Select(c => " AND " + Predicate(c, source)));
-                }
-
-                case CompositeCondition composite:
-                {
-                    var from = new StringBuilder();
-                    var where = new StringBuilder();
-                    string? first = null;
-                    foreach (var component in composite.Components)
-                    {
-                        var (table, parameter) = TableOf(component);
-                        var alias = Alias("c");
-                        if (first is null)
-                        {
-                            from.Append(table).Append(' ').Append(alias);
-                            first = alias;
-                        }
-                        else
-                        {
-                            from.Append(" JOIN ").Append(table).Append(' ').Append(alias).Append(" ON ").Append(alias).Append(".rid = ").Append(first)
-                                .Append(".rid AND ").Append(alias).Append(".grp = ").Append(first).Append(".grp");
-                            where.Append(" AND ");
-                        }
-
-                        where.Append(alias).Append(".param = ").Append(P(parameter)).Append(" AND ").Append(Match(component, alias));
-                    }
-
-                    return $"SELECT {first}.rid FROM {from} WHERE {where}";
-                }
-
-                default:
-                {
-                    var (table, parameter) = TableOf(condition);
-                    var alias = Alias("x");
-                    return $"SELECT {alias}.rid FROM {table} {alias} WHERE {alias}.param = {P(parameter)} AND {Match(condition, alias)}";
-                }
-            }
-        }
 
         private string LocalUrl(string reference) => baseUrl is null
             ? $"{reference}.url IS NULL"
@@ -725,28 +928,29 @@ internal static class SqliteSearchIndex
                 SearchParamType.Uri => ("idx_uri", "x.uri"),
                 _ => throw new NotSupportedException($"Cannot sort on a {sort.Type} parameter."),
             };
-            return $"(SELECT {aggregate}({column}) FROM {table} x WHERE x.rid = {r}.rid AND x.param = {P(sort.Parameter)})";
+            return $"(SELECT {aggregate}({column}) FROM {table} x WHERE x.rid = {r}.rid AND +x.param = {P(sort.Parameter)})";
         }
 
         /// <summary>The rids that include <paramref name="include"/> adds for the resources in <paramref name="ridsJson"/>.</summary>
         public string Include(SearchInclude include, string ridsJson)
         {
             var set = P(ridsJson);
-            var parameters = include.Parameters.Count == 0 ? "" : $" AND ref.param IN ({List(include.Parameters)})";
             if (!include.Reverse)
             {
+                var parameters = include.Parameters.Count == 0 ? " AND ref.param NOT LIKE '%$%'" : $" AND +ref.param IN ({List(include.Parameters)})";
                 var source = include.SourceType is null ? "" : $" AND s.type = {P(include.SourceType)}";
                 var target = include.TargetType is null ? "" : $" AND t.type = {P(include.TargetType)}";
-                return "SELECT DISTINCT t.rid FROM idx_reference ref JOIN resource s ON s.rid = ref.rid " +
-                       "JOIN resource t ON t.type = ref.target_type AND t.id = ref.target_id " +
-                       $"WHERE ref.rid IN (SELECT value FROM json_each({set})){source}{parameters}{target} AND t.deleted = 0 AND ref.param NOT LIKE '%$%' AND {LocalUrl("ref")}";
+                return "SELECT DISTINCT t.rid FROM resource s CROSS JOIN idx_reference ref ON ref.rid = s.rid " +
+                       "CROSS JOIN resource t ON t.type = ref.target_type AND t.id = ref.target_id " +
+                       $"WHERE s.rid IN (SELECT value FROM json_each({set})){source}{parameters}{target} AND t.deleted = 0 AND {LocalUrl("ref")}";
             }
 
+            var reverseParameters = include.Parameters.Count == 0 ? "" : $"ref.param IN ({List(include.Parameters)}) AND ";
             var sourceType = include.SourceType is null ? "" : $" AND s.type = {P(include.SourceType)}";
             var matchType = include.TargetType is null ? "" : $" AND m.type = {P(include.TargetType)}";
-            return "SELECT DISTINCT s.rid FROM resource m JOIN idx_reference ref ON ref.target_id = m.id AND ref.target_type = m.type " +
-                   "JOIN resource s ON s.rid = ref.rid " +
-                   $"WHERE m.rid IN (SELECT value FROM json_each({set})){parameters}{sourceType}{matchType} AND s.deleted = 0 AND {LocalUrl("ref")}";
+            return "SELECT DISTINCT s.rid FROM resource m CROSS JOIN idx_reference ref ON " + reverseParameters + "ref.target_id = m.id AND ref.target_type = m.type " +
+                   "CROSS JOIN resource s ON s.rid = ref.rid " +
+                   $"WHERE m.rid IN (SELECT value FROM json_each({set})){sourceType}{matchType} AND s.deleted = 0 AND {LocalUrl("ref")}";
         }
     }
 }
