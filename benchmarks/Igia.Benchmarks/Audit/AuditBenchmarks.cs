@@ -15,6 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Task = System.Threading.Tasks.Task;
 
 namespace Igia.Benchmarks.Audit;
 
@@ -160,7 +161,7 @@ public class AuditFileLogBenchmarks
 
     [IterationSetup(Target = nameof(Journal))]
     public void PrepareBatches() =>
-        _batches = Enumerable.Range(0, Records / BatchSize).Select(_ => Enumerable.Range(0, BatchSize).Select(_ => new PendingRecord(_json, null, awaitDurable: false)).ToList()).ToArray();
+        _batches = Enumerable.Range(0, Records / BatchSize).Select(_ => Enumerable.Range(0, BatchSize).Select(_ => new PendingRecord(_json, awaitDurable: false)).ToList()).ToArray();
 
     /// <summary>The journal alone: <see cref="BatchSize"/> records per write + fdatasync.</summary>
     [Benchmark(OperationsPerInvoke = Records)]
@@ -181,7 +182,7 @@ public class AuditFileLogBenchmarks
         {
             while (Interlocked.Increment(ref next) < Records)
             {
-                var record = new PendingRecord(_json, null, awaitDurable: true);
+                var record = new PendingRecord(_json, awaitDurable: true);
                 await _pipeline.EnqueueAsync(record);
                 await record.Durable!.Task;
             }
@@ -219,7 +220,7 @@ public class AuditVerifierBenchmarks
         journal.Open();
         for (var i = 0; i < Records; i += 1000)
         {
-            journal.Append(Enumerable.Range(0, 1000).Select(_ => new PendingRecord(json, null, awaitDurable: false)).ToList());
+            journal.Append(Enumerable.Range(0, 1000).Select(_ => new PendingRecord(json, awaitDurable: false)).ToList());
         }
     }
 

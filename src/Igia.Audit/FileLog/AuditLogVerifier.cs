@@ -40,10 +40,15 @@ public static class AuditLogVerifier
 
         // Records expected but not (yet) seen: seq -> where the gap was noticed. Resolved as "reordered" if they turn up later.
         private readonly SortedDictionary<long, (string File, long Line)> _missing = [];
-        private readonly Dictionary<long, (string File, long Line)> _seenAt = [];
-        private readonly Dictionary<long, string> _hashOf = [];
+        private readonly Dictionary<long, (int File, long Line)> _seenAt = [];
+        private readonly List<string> _fileNames = [];
+
+        // The hashes of the most recent records (a checkpoint always names a record written just before it).
+        private const int RecentHashes = 1 << 16;
+        private readonly long[] _hashSeq = new long[RecentHashes];
+        private readonly byte[] _hashRing = new byte[RecentHashes * LogFormat.HashHexLength];
         private long _expected = 1;
-        private string _lastHash = LogFormat.GenesisHash;
+        private readonly byte[] _lastHash = Encoding.ASCII.GetBytes(LogFormat.GenesisHash);
         private long _lastSeq;
         private string _lastFile = "";
         private long _lastLine;
@@ -105,8 +110,6 @@ public static class AuditLogVerifier
             }
 
             var seq = record.Seq;
-            var prev = Encoding.ASCII.GetString(record.Prev);
-            var hash = Encoding.ASCII.GetString(record.Hash);
             var hashOk = record.HashMatches();
             if (!hashOk)
             {
@@ -115,7 +118,7 @@ public static class AuditLogVerifier
 
             if (_seenAt.TryGetValue(seq, out var earlier))
             {
-                Problem(AuditProblemKind.Inserted, file, line, seq, $"Record {seq} appears a second time (first at {earlier.File} line {earlier.Line}): a record was inserted or duplicated.");
+                Problem(AuditProblemKind.Inserted, file, line, seq, $"Record {seq} appears a second time (first at {_fileNames[earlier.File]} line {earlier.Line}): a record was inserted or duplicated.");
                 return;
             }
 
@@ -130,8 +133,7 @@ public static class AuditLogVerifier
                     Problem(AuditProblemKind.Inserted, file, line, seq, $"Record {seq} is out of sequence (expected {_expected}).");
                 }
 
-                _seenAt[seq] = (file, line);
-                _hashOf[seq] = hash;
+                Seen(seq, file, line, record.Hash);
                 return;
             }
 
@@ -142,19 +144,37 @@ public static class AuditLogVerifier
                     _missing[m] = (file, line);
                 }
             }
-            else if (hashOk && prev != _lastHash && _lastSeq == seq - 1)
+            else if (hashOk && !record.Prev.SequenceEqual(_lastHash) && _lastSeq == seq - 1)
             {
                 Problem(AuditProblemKind.ChainBroken, file, line, seq,
                     $"Record {seq} does not link to record {seq - 1} (at {_lastFile} line {_lastLine}): record {seq - 1} was altered and re-hashed, or one of them was replaced.");
             }
 
-            _seenAt[seq] = (file, line);
-            _hashOf[seq] = hash;
+            Seen(seq, file, line, record.Hash);
             _expected = seq + 1;
             _lastSeq = seq;
-            _lastHash = hash;
+            record.Hash.CopyTo(_lastHash);
             _lastFile = file;
             _lastLine = line;
+        }
+
+        private void Seen(long seq, string file, long line, ReadOnlySpan<byte> hash)
+        {
+            if (_fileNames.Count == 0 || !ReferenceEquals(_fileNames[^1], file))
+            {
+                _fileNames.Add(file);
+            }
+
+            _seenAt[seq] = (_fileNames.Count - 1, line);
+            var slot = (int)(seq % RecentHashes);
+            _hashSeq[slot] = seq;
+            hash.CopyTo(_hashRing.AsSpan(slot * LogFormat.HashHexLength, LogFormat.HashHexLength));
+        }
+
+        private string? HashOf(long seq)
+        {
+            var slot = (int)(seq % RecentHashes);
+            return _hashSeq[slot] == seq && seq > 0 ? Encoding.ASCII.GetString(_hashRing, slot * LogFormat.HashHexLength, LogFormat.HashHexLength) : null;
         }
 
         private void Checkpoint(string file, long line, LogFormat.Checkpoint checkpoint)
@@ -194,7 +214,7 @@ public static class AuditLogVerifier
                 _warnings.Add("No key was given: checkpoint signatures were not checked.");
             }
 
-            if (!_hashOf.TryGetValue(checkpoint.Seq, out var hash))
+            if (HashOf(checkpoint.Seq) is not { } hash)
             {
                 Problem(AuditProblemKind.Removed, file, line, checkpoint.Seq, $"The checkpoint names record {checkpoint.Seq}, which is not in the log before it.");
             }
@@ -205,16 +225,6 @@ public static class AuditLogVerifier
             }
 
             _lastCheckpointSeq = Math.Max(_lastCheckpointSeq, checkpoint.Seq);
-
-            // Hashes before a verified checkpoint are no longer needed.
-            if (_hashOf.Count > 1_000_000)
-            {
-                foreach (var old in _hashOf.Keys.Where(k => k < checkpoint.Seq - 1000).ToList())
-                {
-                    _hashOf.Remove(old);
-                    _seenAt.Remove(old);
-                }
-            }
         }
 
         private void Problem(AuditProblemKind kind, string file, long line, long? seq, string message) =>

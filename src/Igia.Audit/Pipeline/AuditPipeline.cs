@@ -116,6 +116,21 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
     /// <summary>Queues a record if there is room.</summary>
     public bool TryEnqueue(PendingRecord record) => _channel.Writer.TryWrite(record);
 
+    /// <summary>
+    /// Lets go of the records every sink has taken, so that records held for sinks die young instead of ageing into the
+    /// old generation of the GC (which would make every record cost a full collection's share).
+    /// </summary>
+    internal void Delivered()
+    {
+        var min = long.MaxValue;
+        foreach (var forwarder in _forwarders)
+        {
+            min = Math.Min(min, forwarder.Cursor);
+        }
+
+        _recent.ReleaseUpTo(min);
+    }
+
     /// <summary>Records <paramref name="from"/>..<paramref name="to"/> (durable), from memory when recent, else from the log.</summary>
     internal List<AuditRecord> ReadRange(long from, long to, int max, LogReader reader)
     {
@@ -208,7 +223,11 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
 
             foreach (var record in batch)
             {
-                _recent.Add(new AuditRecord(record.Sequence, record.Hash!, record.Json, null));
+                if (_forwarders.Count > 0)
+                {
+                    _recent.Add(new AuditRecord(record.Sequence, record.Hash!, record.Json, null));
+                }
+
                 record.Durable?.TrySetResult();
             }
 
@@ -293,11 +312,33 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
     private static partial void LogDroppedOnShutdown(ILogger logger, int count);
 }
 
-/// <summary>The most recent durable records, by sequence number, so that sinks that keep up never read the disk.</summary>
+/// <summary>
+/// The durable records not yet taken by every sink, by sequence number (up to a capacity), so that sinks that keep up
+/// never read the disk. Sinks that fall further behind read from the log.
+/// </summary>
 internal sealed class RecentRecords(int capacity)
 {
     private readonly AuditRecord?[] _ring = new AuditRecord?[capacity];
     private readonly Lock _lock = new();
+    private long _released;
+
+    public void ReleaseUpTo(long sequence)
+    {
+        lock (_lock)
+        {
+            var from = Math.Max(_released + 1, sequence - _ring.Length + 1);
+            for (var s = from; s <= sequence; s++)
+            {
+                ref var slot = ref _ring[s % _ring.Length];
+                if (slot?.Sequence == s)
+                {
+                    slot = null;
+                }
+            }
+
+            _released = Math.Max(_released, sequence);
+        }
+    }
 
     public void Add(AuditRecord record)
     {

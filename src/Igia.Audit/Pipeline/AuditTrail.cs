@@ -43,7 +43,7 @@ internal sealed class AuditTrail(AuditPipeline pipeline, AuditEventFactory facto
         List<Task>? waits = null;
         foreach (var ev in events)
         {
-            var record = new PendingRecord(FhirJson.Serialize(ev), ev, waitDurable);
+            var record = new PendingRecord(AuditEventJson.Serialize(ev), waitDurable);
             await pipeline.EnqueueAsync(record).ConfigureAwait(false);
             if (record.Durable is not null)
             {

@@ -146,6 +146,7 @@ internal sealed partial class SinkForwarder : IDisposable
             LastError = null;
             delay = TimeSpan.FromMilliseconds(100);
             Volatile.Write(ref _cursor, records[^1].Sequence);
+            _pipeline.Delivered();
             _telemetry.SinkDelivered.Add(records.Count, new KeyValuePair<string, object?>("sink", _sink.Name));
             try
             {

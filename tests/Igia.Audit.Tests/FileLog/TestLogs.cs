@@ -29,7 +29,7 @@ internal static class TestLogs
             Agent = [new AuditEvent.AgentComponent { Who = new ResourceReference("Practitioner/dr-" + n), Requestor = true }],
             Source = new AuditEvent.SourceComponent { Observer = new ResourceReference { Display = "test" } },
             Entity = [new AuditEvent.EntityComponent { What = new ResourceReference("Patient/p" + n) }],
-        }), null, awaitDurable: false);
+        }), awaitDurable: false);
 
     /// <summary>Writes <paramref name="count"/> records in batches of <paramref name="batch"/>, then closes the log.</summary>
     public static void Write(FileAuditLogOptions options, int count, int batch = 7, int start = 1)
