@@ -1,4 +1,6 @@
+using Igia.Fhir.Operations;
 using Igia.Fhir.Pipeline;
+using Igia.Workflow.CarePrograms;
 using Igia.Workflow;
 using Igia.Workflow.Tasks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -23,6 +25,9 @@ public static class IgiaWorkflowServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IFhirWriteValidator, TaskStateMachineValidator>());
+        services.TryAddSingleton<CareProgramApplier>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IFhirOperation, PlanDefinitionApplyOperation>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IFhirOperation, ActivityDefinitionApplyOperation>());
         return new IgiaWorkflowBuilder(services);
     }
 }
