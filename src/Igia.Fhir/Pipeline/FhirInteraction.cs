@@ -23,11 +23,14 @@ public sealed class FhirInteraction
     /// <summary>The version id of a vread.</summary>
     public string? VersionId { get; init; }
 
-    /// <summary>For a compartment search (<c>Patient/123/Observation</c>), the compartment type (<c>Patient</c>).</summary>
-    public string? CompartmentType { get; init; }
+    /// <summary>
+    /// For a compartment search (<c>Patient/123/Observation</c>), the compartment type (<c>Patient</c>). A filter may set it
+    /// (with <see cref="CompartmentId"/>) to confine a search to a compartment, as SMART patient scopes do.
+    /// </summary>
+    public string? CompartmentType { get; set; }
 
-    /// <summary>For a compartment search, the compartment id (<c>123</c>).</summary>
-    public string? CompartmentId { get; init; }
+    /// <summary>For a compartment search, the compartment id (<c>123</c>); settable by filters like <see cref="CompartmentType"/>.</summary>
+    public string? CompartmentId { get; set; }
 
     /// <summary>The operation name without <c>$</c>, for <see cref="FhirInteractionKind.Operation"/>.</summary>
     public string? OperationName { get; init; }
@@ -45,8 +48,8 @@ public sealed class FhirInteraction
     /// <summary>The body of a JSON Patch request.</summary>
     public System.Text.Json.Nodes.JsonNode? JsonPatch { get; init; }
 
-    /// <summary>The request's conditional headers and preferences.</summary>
-    public FhirRequestHeaders Headers { get; init; } = new();
+    /// <summary>The request's conditional headers and preferences. A filter may replace them (for example narrow <c>If-None-Exist</c>).</summary>
+    public FhirRequestHeaders Headers { get; set; } = new();
 
     /// <summary>The caller (an unauthenticated principal when none).</summary>
     public ClaimsPrincipal User { get; init; } = new(new ClaimsIdentity());

@@ -1,0 +1,730 @@
+using System.Net;
+using System.Security.Claims;
+using Hl7.Fhir.Model;
+using Igia.Fhir.Pipeline;
+using Igia.Fhir.Search;
+using Igia.Fhir.Storage;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Igia.Smart.ResourceServer.Internal;
+
+/// <summary>
+/// Enforces SMART scopes on every FHIR interaction (each batch/transaction entry and each interaction an operation runs
+/// included). Default deny: an interaction no scope grants is refused. <c>patient/</c> scopes confine reads, searches,
+/// history, writes and operations to the launch patient's compartment; results (search matches, <c>_include</c>d and
+/// <c>_revinclude</c>d resources, history entries, operation output) are checked one by one and anything outside the grant
+/// is removed. Out-of-compartment reads answer 404, like resources that do not exist, so a token cannot probe for them.
+/// </summary>
+internal sealed partial class SmartAuthorizationFilter(
+    IOptions<SmartResourceServerOptions> options,
+    FhirCompartmentMembership compartments,
+    IFhirStore store,
+    ISmartUserAccessPolicy userPolicy,
+    IServiceProvider services,
+    ILogger<SmartAuthorizationFilter> logger) : IFhirInteractionFilter
+{
+    private const string Patient = "Patient";
+    private static readonly object AccessKey = new();
+    private static readonly object NestedCheckKey = new();
+    private readonly SmartResourceServerOptions _options = options.Value;
+
+    public int Order => FhirFilterOrder.Authorization;
+
+    public async ValueTask<FhirResponse> InvokeAsync(FhirInteraction interaction, FhirInteractionDelegate next)
+    {
+        if (interaction.Kind == FhirInteractionKind.Capabilities || interaction.Items.ContainsKey(NestedCheckKey))
+        {
+            // The CapabilityStatement is public (SMART discovery needs it); nested checks are this filter's own searches.
+            return await next(interaction);
+        }
+
+        var access = await AccessAsync(interaction);
+        if (access is null)
+        {
+            return Unauthorized(interaction);
+        }
+
+        try
+        {
+            return interaction.Kind switch
+            {
+                FhirInteractionKind.Read or FhirInteractionKind.VRead => await ReadAsync(interaction, next, access),
+                FhirInteractionKind.Search => await SearchAsync(interaction, next, access),
+                FhirInteractionKind.History => await HistoryAsync(interaction, next, access),
+                FhirInteractionKind.Create => await CreateAsync(interaction, next, access),
+                FhirInteractionKind.Update or FhirInteractionKind.Patch or FhirInteractionKind.Delete => await ChangeAsync(interaction, next, access),
+                FhirInteractionKind.Operation => await OperationAsync(interaction, next, access),
+                FhirInteractionKind.Batch or FhirInteractionKind.Transaction => await next(interaction), // every entry comes back through this filter
+                _ => Forbidden(interaction, "This interaction is not available to SMART access tokens."),
+            };
+        }
+        catch (Denied denied)
+        {
+            return denied.Response;
+        }
+    }
+
+    // ---- access ---------------------------------------------------------------------------------------------
+
+    private async ValueTask<SmartAccess?> AccessAsync(FhirInteraction interaction)
+    {
+        var root = interaction;
+        while (root.Parent is not null)
+        {
+            root = root.Parent;
+        }
+
+        var http = root.HttpContext ?? interaction.HttpContext;
+        if (http?.Items.TryGetValue(AccessKey, out var cached) == true && cached is SmartAccess known)
+        {
+            return known;
+        }
+
+        ClaimsPrincipal? principal = IsOurs(root.User) ? root.User : IsOurs(interaction.User) ? interaction.User : null;
+        if (principal is null && http is not null)
+        {
+            var result = await http.AuthenticateAsync(SmartResourceServerDefaults.AuthenticationScheme);
+            if (result.Succeeded && IsOurs(result.Principal))
+            {
+                principal = result.Principal;
+            }
+        }
+
+        if (principal is null)
+        {
+            return null;
+        }
+
+        var access = SmartAccess.FromPrincipal(principal, _options.PatientClaim, _options.FhirUserClaim);
+        if (http is not null)
+        {
+            http.Items[AccessKey] = access;
+        }
+
+        return access;
+    }
+
+    private static bool IsOurs(ClaimsPrincipal? principal) =>
+        principal?.Identities.Any(i => i.IsAuthenticated && i.AuthenticationType == SmartResourceServerDefaults.AuthenticationScheme) == true;
+
+    // ---- read / vread ---------------------------------------------------------------------------------------
+
+    private async ValueTask<FhirResponse> ReadAsync(FhirInteraction interaction, FhirInteractionDelegate next, SmartAccess access)
+    {
+        var type = interaction.ResourceType!;
+        var grant = await RequireAsync(interaction, access, type, 'r');
+        if (grant.Reach == GrantReach.Compartment)
+        {
+            await RequireInCompartmentAsync(interaction, access, type, interaction.Id!, interaction.Kind == FhirInteractionKind.VRead ? interaction.VersionId : null);
+        }
+
+        var response = await next(interaction);
+        if (!response.IsSuccess || response.StatusCode == HttpStatusCode.NotModified)
+        {
+            return response;
+        }
+
+        if (grant.Constraints is not null && !(await MatchesConstraintsAsync(interaction, type, [interaction.Id!], grant.Constraints, access)).Contains(interaction.Id!))
+        {
+            return NotFound(type, interaction.Id!);
+        }
+
+        if (grant.ViaUser && response.Resource is { } seen && !userPolicy.CanSee(access, seen))
+        {
+            return NotFound(type, interaction.Id!);
+        }
+
+        return response;
+    }
+
+    /// <summary>
+    /// Checks, before the interaction runs, that the stored resource (the given version, or the current one) is in the
+    /// patient's compartment; answers 404 when it is not. A resource the store does not have passes (the handler answers
+    /// 404, or a write creates it and its body is checked).
+    /// </summary>
+    private async ValueTask RequireInCompartmentAsync(FhirInteraction interaction, SmartAccess access, string type, string id, string? versionId)
+    {
+        if (!FhirCompartmentMembership.CanBeInCompartment(Patient, type))
+        {
+            return;
+        }
+
+        if (type == Patient)
+        {
+            if (id != access.Patient)
+            {
+                throw new Denied(NotFound(type, id));
+            }
+
+            return;
+        }
+
+        int? version = int.TryParse(versionId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : null;
+        if (versionId is not null && version is null)
+        {
+            return; // not a version this server has: the handler answers 404
+        }
+
+        await using var session = await store.OpenSessionAsync(FhirSessionMode.Read, interaction.CancellationToken);
+        var stored = await session.ReadAsync(type, id, version, interaction.CancellationToken);
+        if (stored is null)
+        {
+            return;
+        }
+
+        // A deletion marker has no content: judge the resource by the version before it.
+        while (stored is { Deleted: true, VersionId: > 1 })
+        {
+            stored = await session.ReadAsync(type, id, stored.VersionId - 1, interaction.CancellationToken);
+        }
+
+        if (stored?.Json is null || !compartments.IsInCompartment(stored, Patient, access.Patient!))
+        {
+            throw new Denied(NotFound(type, id));
+        }
+    }
+
+    // ---- search ---------------------------------------------------------------------------------------------
+
+    private async ValueTask<FhirResponse> SearchAsync(FhirInteraction interaction, FhirInteractionDelegate next, SmartAccess access)
+    {
+        Grant grant;
+        if (interaction.ResourceType is { } type)
+        {
+            grant = await RequireAsync(interaction, access, type, 's');
+        }
+        else if (interaction.CompartmentType is null && interaction.GetParameter("_type") is { Length: > 0 } types)
+        {
+            // A system search over named types: each must be searchable; the narrowest grant applies to all.
+            grant = new Grant(GrantReach.Full, null, false);
+            foreach (var t in types.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var g = await RequireAsync(interaction, access, t, 's');
+                if (g.Constraints is not null)
+                {
+                    throw new Denied(Forbidden(interaction, "A scope narrowed with '?' cannot be used in a search over several types."));
+                }
+
+                if (g.Reach == GrantReach.Compartment)
+                {
+                    grant = g;
+                }
+            }
+        }
+        else
+        {
+            grant = await RequireAsync(interaction, access, "*", 's');
+        }
+
+        if (interaction.CompartmentType is { } compartmentType && grant.Reach == GrantReach.Compartment)
+        {
+            if (compartmentType != Patient || interaction.CompartmentId != access.Patient)
+            {
+                return Forbidden(interaction, "The token's patient scopes allow searches in the patient's own compartment only.");
+            }
+        }
+        else if (grant.Reach == GrantReach.Compartment && (interaction.ResourceType is null || FhirCompartmentMembership.CanBeInCompartment(Patient, interaction.ResourceType)))
+        {
+            // Confine the search itself to the patient's compartment, so that matches, totals and paging hold nothing else.
+            interaction.CompartmentType = Patient;
+            interaction.CompartmentId = access.Patient;
+        }
+
+        if (grant.Constraints is not null)
+        {
+            NarrowByConstraints(interaction, grant.Constraints);
+        }
+
+        var response = await next(interaction);
+        if (response.IsSuccess && response.Resource is Bundle bundle)
+        {
+            await RedactAsync(interaction, bundle, access);
+        }
+
+        return response;
+    }
+
+    private static void NarrowByConstraints(FhirInteraction interaction, IReadOnlyList<string> constraints)
+    {
+        var parsed = constraints.Select(ParseQuery).ToList();
+        if (parsed.Count == 1)
+        {
+            interaction.Parameters.AddRange(parsed[0]);
+            return;
+        }
+
+        // Several narrowed scopes are alternatives: expressible as one search only when each names the same single parameter.
+        if (parsed.All(p => p.Count == 1) && parsed.Select(p => p[0].Key).Distinct(StringComparer.Ordinal).Count() == 1)
+        {
+            interaction.Parameters.Add(new(parsed[0][0].Key, string.Join(',', parsed.Select(p => p[0].Value))));
+            return;
+        }
+
+        throw new Denied(Forbidden(interaction, "The token's narrowed scopes for this type cannot be combined into one search; ask for a single narrowed scope."));
+    }
+
+    private static List<KeyValuePair<string, string>> ParseQuery(string query)
+    {
+        var list = new List<KeyValuePair<string, string>>();
+        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            list.Add(eq < 0
+                ? new(Uri.UnescapeDataString(pair), "")
+                : new(Uri.UnescapeDataString(pair[..eq]), Uri.UnescapeDataString(pair[(eq + 1)..])));
+        }
+
+        return list;
+    }
+
+    // ---- history --------------------------------------------------------------------------------------------
+
+    private async ValueTask<FhirResponse> HistoryAsync(FhirInteraction interaction, FhirInteractionDelegate next, SmartAccess access)
+    {
+        var type = interaction.ResourceType ?? "*";
+        var grant = await RequireAsync(interaction, access, type, 'r');
+        if (interaction.Id is null)
+        {
+            // Type and system history list every version of everything: they need search as well as read.
+            var search = await RequireAsync(interaction, access, type, 's');
+            if (search.Reach == GrantReach.Compartment)
+            {
+                grant = search;
+            }
+        }
+
+        if (grant.Constraints is not null && interaction.Id is null)
+        {
+            return Forbidden(interaction, "Type and system history are not available to scopes narrowed with '?'.");
+        }
+
+        if (grant.Reach == GrantReach.Compartment && interaction.Id is not null)
+        {
+            await RequireInCompartmentAsync(interaction, access, type, interaction.Id, null);
+        }
+
+        if (grant.Constraints is not null && !(await MatchesConstraintsAsync(interaction, type, [interaction.Id!], grant.Constraints, access)).Contains(interaction.Id!))
+        {
+            return NotFound(type, interaction.Id!);
+        }
+
+        var response = await next(interaction);
+        if (response.IsSuccess && response.Resource is Bundle bundle)
+        {
+            // Every version is checked on its own: an earlier version may have belonged to someone else.
+            await RedactAsync(interaction, bundle, access);
+        }
+
+        return response;
+    }
+
+    // ---- writes ---------------------------------------------------------------------------------------------
+
+    private async ValueTask<FhirResponse> CreateAsync(FhirInteraction interaction, FhirInteractionDelegate next, SmartAccess access)
+    {
+        var type = interaction.ResourceType!;
+        var grant = await RequireAsync(interaction, access, type, 'c');
+        RequireUnconstrainedForWrite(interaction, grant);
+        if (interaction.Headers.IfNoneExist is { } ifNoneExist)
+        {
+            var search = await RequireAsync(interaction, access, type, 's');
+            if (search.Reach == GrantReach.Compartment || grant.Reach == GrantReach.Compartment)
+            {
+                interaction.Headers = interaction.Headers with { IfNoneExist = ConfineCriteria(ifNoneExist, type, access) };
+            }
+        }
+
+        if (grant.Reach == GrantReach.Compartment)
+        {
+            RequireBodyInCompartment(interaction, access, type, creating: true);
+        }
+
+        var response = await next(interaction);
+        return await CheckReturnedAsync(interaction, response, access);
+    }
+
+    private async ValueTask<FhirResponse> ChangeAsync(FhirInteraction interaction, FhirInteractionDelegate next, SmartAccess access)
+    {
+        var type = interaction.ResourceType!;
+        var permission = interaction.Kind == FhirInteractionKind.Delete ? 'd' : 'u';
+        var grant = await RequireAsync(interaction, access, type, permission);
+        RequireUnconstrainedForWrite(interaction, grant);
+        if (interaction.IsConditional)
+        {
+            var search = await RequireAsync(interaction, access, type, 's');
+            if (grant.Reach == GrantReach.Compartment || search.Reach == GrantReach.Compartment)
+            {
+                // The criteria may only match resources in the patient's compartment.
+                var confining = ConfiningParameter(type, access);
+                interaction.Parameters.Add(confining);
+            }
+        }
+        else if (grant.Reach == GrantReach.Compartment)
+        {
+            await RequireInCompartmentAsync(interaction, access, type, interaction.Id!, null);
+        }
+
+        if (grant.Reach == GrantReach.Compartment)
+        {
+            switch (interaction.Kind)
+            {
+                case FhirInteractionKind.Update:
+                    RequireBodyInCompartment(interaction, access, type, creating: false);
+                    break;
+                case FhirInteractionKind.Patch when FhirCompartmentMembership.CanBeInCompartment(Patient, type):
+                    // The patched result is only known inside the handler, after the point where it could still be refused.
+                    return Forbidden(interaction, "PATCH is not available with patient scopes (the patched resource could leave the patient's compartment); use PUT.");
+            }
+        }
+
+        var response = await next(interaction);
+        return await CheckReturnedAsync(interaction, response, access);
+    }
+
+    private static void RequireUnconstrainedForWrite(FhirInteraction interaction, Grant grant)
+    {
+        if (grant.Constraints is not null)
+        {
+            throw new Denied(Forbidden(interaction, "Scopes narrowed with '?' grant reads and searches only; writing needs an un-narrowed scope."));
+        }
+    }
+
+    private void RequireBodyInCompartment(FhirInteraction interaction, SmartAccess access, string type, bool creating)
+    {
+        if (!FhirCompartmentMembership.CanBeInCompartment(Patient, type) || interaction.Resource is not { } body || body.TypeName != type)
+        {
+            return; // the handler refuses a missing or mismatched body
+        }
+
+        if (type == Patient)
+        {
+            // A patient token may update its own Patient resource, never create another one.
+            if (creating || (interaction.Id ?? body.Id) != access.Patient)
+            {
+                throw new Denied(Forbidden(interaction, "Patient scopes allow writing the token's own Patient resource only."));
+            }
+
+            return;
+        }
+
+        if (!compartments.IsInCompartment(body, Patient, access.Patient!))
+        {
+            throw new Denied(Forbidden(interaction, $"The {type} written is not in the compartment of the token's patient."));
+        }
+    }
+
+    private static KeyValuePair<string, string> ConfiningParameter(string type, SmartAccess access)
+    {
+        if (type == Patient)
+        {
+            return new("_id", access.Patient!);
+        }
+
+        var links = FhirCompartmentMembership.LinkParameters(Patient, type) ?? [];
+        var code = links.Contains("patient") ? "patient" : links.Contains("subject") ? "subject" : links.FirstOrDefault(l => l != "{def}")
+            ?? throw new InvalidOperationException("A type in the Patient compartment has a linking parameter.");
+        return new(code, $"{Patient}/{access.Patient}");
+    }
+
+    private static string ConfineCriteria(string criteria, string type, SmartAccess access)
+    {
+        var (name, value) = ConfiningParameter(type, access);
+        return criteria.TrimStart('?') + "&" + Uri.EscapeDataString(name) + "=" + Uri.EscapeDataString(value);
+    }
+
+    /// <summary>A write that returns an existing resource (If-None-Exist matched, Prefer: return=representation) must not show more than the grant allows.</summary>
+    private async ValueTask<FhirResponse> CheckReturnedAsync(FhirInteraction interaction, FhirResponse response, SmartAccess access)
+    {
+        if (!response.IsSuccess || response.Resource is not { } resource || resource is OperationOutcome)
+        {
+            return response;
+        }
+
+        return await MaySeeAsync(interaction, resource, access) ? response : NotFound(resource.TypeName, resource.Id ?? "");
+    }
+
+    // ---- operations -----------------------------------------------------------------------------------------
+
+    private async ValueTask<FhirResponse> OperationAsync(FhirInteraction interaction, FhirInteractionDelegate next, SmartAccess access)
+    {
+        var type = interaction.ResourceType ?? "*";
+        var grant = await RequireAsync(interaction, access, type, 'r');
+        if (grant.Reach == GrantReach.Compartment && interaction.ResourceType is not null && interaction.Id is not null)
+        {
+            await RequireInCompartmentAsync(interaction, access, type, interaction.Id, null);
+        }
+
+        if (grant.Constraints is not null && interaction.Id is not null
+            && !(await MatchesConstraintsAsync(interaction, type, [interaction.Id], grant.Constraints, access)).Contains(interaction.Id))
+        {
+            return NotFound(type, interaction.Id);
+        }
+
+        // Whatever the operation does inside runs through this filter again; its output is checked here as well.
+        var response = await next(interaction);
+        if (!response.IsSuccess)
+        {
+            return response;
+        }
+
+        switch (response.Resource)
+        {
+            case Bundle bundle:
+                await RedactAsync(interaction, bundle, access);
+                break;
+            case Parameters parameters:
+                foreach (var parameter in parameters.Parameter.ToList())
+                {
+                    if (parameter.Resource is Bundle inner)
+                    {
+                        await RedactAsync(interaction, inner, access);
+                    }
+                    else if (parameter.Resource is { } r and not OperationOutcome && !await MaySeeAsync(interaction, r, access))
+                    {
+                        parameters.Parameter.Remove(parameter);
+                    }
+                }
+
+                break;
+            case OperationOutcome or null:
+                break;
+            case var single when !await MaySeeAsync(interaction, single, access):
+                return NotFound(single.TypeName, single.Id ?? "");
+        }
+
+        return response;
+    }
+
+    // ---- results --------------------------------------------------------------------------------------------
+
+    /// <summary>Removes every entry the token may not see: wrong type, outside the patient's compartment, outside a narrowing, or refused by the user policy.</summary>
+    private async ValueTask RedactAsync(FhirInteraction interaction, Bundle bundle, SmartAccess access)
+    {
+        var removedMatch = false;
+        var kept = new List<Bundle.EntryComponent>(bundle.Entry.Count);
+        Dictionary<string, (Grant Grant, List<Bundle.EntryComponent> Entries)>? constrained = null;
+        foreach (var entry in bundle.Entry)
+        {
+            if (entry.Resource is OperationOutcome && entry.Search?.Mode == Bundle.SearchEntryMode.Outcome)
+            {
+                kept.Add(entry);
+                continue;
+            }
+
+            var resource = entry.Resource;
+            var type = resource?.TypeName ?? TypeOf(entry);
+            if (type is null)
+            {
+                removedMatch |= entry.Search?.Mode != Bundle.SearchEntryMode.Include;
+                continue;
+            }
+
+            var grant = ReadGrant(access, type);
+            var visible = grant.Reach switch
+            {
+                GrantReach.Full => resource is null || !grant.ViaUser || userPolicy.CanSee(access, resource),
+                GrantReach.Compartment => resource is not null && compartments.IsInCompartment(resource, Patient, access.Patient!),
+                _ => false,
+            };
+            if (visible && grant.Constraints is not null)
+            {
+                if (resource?.Id is null)
+                {
+                    visible = false;
+                }
+                else
+                {
+                    constrained ??= new(StringComparer.Ordinal);
+                    if (!constrained.TryGetValue(type, out var group))
+                    {
+                        constrained[type] = group = (grant, []);
+                    }
+
+                    group.Entries.Add(entry);
+                }
+            }
+
+            if (visible)
+            {
+                kept.Add(entry);
+            }
+            else
+            {
+                removedMatch |= entry.Search?.Mode != Bundle.SearchEntryMode.Include;
+            }
+        }
+
+        if (constrained is not null)
+        {
+            foreach (var (type, (grant, entries)) in constrained)
+            {
+                var allowed = await MatchesConstraintsAsync(interaction, type, entries.Select(e => e.Resource!.Id!).Distinct().ToList(), grant.Constraints!, access);
+                foreach (var entry in entries.Where(e => !allowed.Contains(e.Resource!.Id!)))
+                {
+                    kept.Remove(entry);
+                    removedMatch |= entry.Search?.Mode != Bundle.SearchEntryMode.Include;
+                }
+            }
+        }
+
+        if (kept.Count != bundle.Entry.Count)
+        {
+            bundle.Entry = kept;
+            if (removedMatch)
+            {
+                // The total counted what was removed; it would tell how much there is that the token may not see.
+                bundle.Total = null;
+            }
+        }
+    }
+
+    private static string? TypeOf(Bundle.EntryComponent entry)
+    {
+        var url = entry.Request?.Url ?? entry.FullUrl;
+        if (url is null)
+        {
+            return null;
+        }
+
+        var parts = url.Split('?')[0].Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (var i = parts.Length - 1; i >= 0; i--)
+        {
+            if (ModelInfo.IsKnownResource(parts[i]))
+            {
+                return parts[i];
+            }
+        }
+
+        return null;
+    }
+
+    private Grant ReadGrant(SmartAccess access, string type)
+    {
+        var read = SmartGrants.For(access, type, 'r', _options.PatientScopesReachSharedResources);
+        var search = SmartGrants.For(access, type, 's', _options.PatientScopesReachSharedResources);
+        return Rank(search) > Rank(read) ? search : read;
+
+        static int Rank(Grant g) => g.Reach switch
+        {
+            GrantReach.Full when g.Constraints is null => 4,
+            GrantReach.Compartment when g.Constraints is null => 3,
+            GrantReach.Full => 2,
+            GrantReach.Compartment => 1,
+            _ => 0,
+        };
+    }
+
+    private async ValueTask<bool> MaySeeAsync(FhirInteraction interaction, Resource resource, SmartAccess access)
+    {
+        var grant = ReadGrant(access, resource.TypeName);
+        var visible = grant.Reach switch
+        {
+            GrantReach.Full => !grant.ViaUser || userPolicy.CanSee(access, resource),
+            GrantReach.Compartment => compartments.IsInCompartment(resource, Patient, access.Patient!),
+            _ => false,
+        };
+        if (visible && grant.Constraints is not null)
+        {
+            visible = resource.Id is not null && (await MatchesConstraintsAsync(interaction, resource.TypeName, [resource.Id], grant.Constraints, access)).Contains(resource.Id);
+        }
+
+        return visible;
+    }
+
+    /// <summary>Which of <paramref name="ids"/> match at least one of the narrowing queries (one search per query, through the pipeline).</summary>
+    private async Task<HashSet<string>> MatchesConstraintsAsync(FhirInteraction interaction, string type, IReadOnlyList<string> ids, IReadOnlyList<string> constraints, SmartAccess access)
+    {
+        var executor = services.GetRequiredService<IFhirInteractionExecutor>();
+        var matched = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var constraint in constraints)
+        {
+            var parameters = new List<KeyValuePair<string, string>> { new("_id", string.Join(',', ids)), new("_count", ids.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)) };
+            parameters.AddRange(ParseQuery(constraint));
+            var check = new FhirInteraction
+            {
+                Kind = FhirInteractionKind.Search,
+                ResourceType = type,
+                Parameters = parameters,
+                Method = "GET",
+                BaseUrl = interaction.BaseUrl,
+                RelativeUrl = type,
+                User = access.Principal,
+                CancellationToken = interaction.CancellationToken,
+            };
+            check.Items[NestedCheckKey] = true;
+            var result = await executor.ExecuteAsync(check);
+            if (result.Resource is Bundle bundle)
+            {
+                foreach (var entry in bundle.Entry)
+                {
+                    if (entry.Search?.Mode != Bundle.SearchEntryMode.Include && entry.Resource?.Id is { } id)
+                    {
+                        matched.Add(id);
+                    }
+                }
+            }
+        }
+
+        return matched;
+    }
+
+    // ---- grants and answers ---------------------------------------------------------------------------------
+
+    private async ValueTask<Grant> RequireAsync(FhirInteraction interaction, SmartAccess access, string type, char permission)
+    {
+        var grant = SmartGrants.For(access, type, permission, _options.PatientScopesReachSharedResources);
+        if (!grant.Granted)
+        {
+            LogDenied(logger, interaction.Kind, type, permission);
+            throw new Denied(Forbidden(interaction, $"The access token's scopes do not grant '{permission}' on {(type == "*" ? "all resource types" : type)}."));
+        }
+
+        if (grant.ViaUser && !await userPolicy.AllowsAsync(access, interaction, type, permission))
+        {
+            LogDenied(logger, interaction.Kind, type, permission);
+            throw new Denied(Forbidden(interaction, $"The user may not use '{permission}' on {(type == "*" ? "all resource types" : type)}."));
+        }
+
+        return grant;
+    }
+
+    private static FhirResponse NotFound(string type, string id) =>
+        FhirResponse.Error(HttpStatusCode.NotFound, OperationOutcome.IssueType.NotFound, $"{type}/{id} is not known.");
+
+    private static FhirResponse Forbidden(FhirInteraction interaction, string message)
+    {
+        var response = FhirResponse.Error(HttpStatusCode.Forbidden, OperationOutcome.IssueType.Forbidden, message);
+        response.Headers["WWW-Authenticate"] = $"Bearer realm=\"{Realm(interaction)}\", error=\"insufficient_scope\"";
+        return response;
+    }
+
+    private static FhirResponse Unauthorized(FhirInteraction interaction)
+    {
+        var root = interaction;
+        while (root.Parent is not null)
+        {
+            root = root.Parent;
+        }
+
+        var presented = root.HttpContext?.Request.Headers.Authorization.Count > 0;
+        var response = FhirResponse.Error(HttpStatusCode.Unauthorized, OperationOutcome.IssueType.Login,
+            presented ? "The access token is not valid (bad signature, issuer, audience or lifetime, or not active)." : "An access token is required (Authorization: Bearer).");
+        response.Headers["WWW-Authenticate"] = presented
+            ? $"Bearer realm=\"{Realm(interaction)}\", error=\"invalid_token\", error_description=\"The access token is not valid.\""
+            : $"Bearer realm=\"{Realm(interaction)}\"";
+        return response;
+    }
+
+    private static string Realm(FhirInteraction interaction) => interaction.BaseUrl.Replace("\"", "", StringComparison.Ordinal);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "SMART scopes refused FHIR {Interaction} needing '{Permission}' on {ResourceType}")]
+    private static partial void LogDenied(ILogger logger, FhirInteractionKind interaction, string resourceType, char permission);
+
+    private sealed class Denied(FhirResponse response) : Exception("SMART authorization refused the interaction.")
+    {
+        public FhirResponse Response { get; } = response;
+    }
+}
