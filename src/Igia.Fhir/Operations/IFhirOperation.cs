@@ -37,6 +37,13 @@ public interface IFhirOperation
     /// <summary>The canonical URL of its OperationDefinition, for the CapabilityStatement.</summary>
     string? Definition => null;
 
+    /// <summary>
+    /// True when a POST body whose resources break only model rules (cardinality, required elements) is handed to the
+    /// operation as parsed instead of being refused with 400, because the operation checks its inputs itself (terminology
+    /// operations report an invalid <c>tx-resource</c> as an issue). Syntax errors are refused either way. Default false.
+    /// </summary>
+    bool LenientBody => false;
+
     /// <summary>Runs the operation.</summary>
     ValueTask<FhirResponse> ExecuteAsync(FhirOperationContext context);
 }

@@ -53,7 +53,9 @@ internal static class FhirFormats
     private static readonly BaseFhirXmlSerializer XmlSerializer = new(ModelInfo.ModelInspector);
 
     /// <summary>Parses a FHIR JSON resource; any syntax or model error becomes a 400 naming it.</summary>
-    public static Resource ParseJson(ReadOnlySpan<byte> utf8)
+    /// <param name="utf8">The body.</param>
+    /// <param name="lenient">Return the parsed resource when only model rules (not syntax) are broken; see <see cref="Operations.IFhirOperation.LenientBody"/>.</param>
+    public static Resource ParseJson(ReadOnlySpan<byte> utf8, bool lenient = false)
     {
         try
         {
@@ -63,6 +65,10 @@ internal static class FhirFormats
         catch (DeserializationFailedException e) when (EmptyResource(e) is { } empty)
         {
             return empty;
+        }
+        catch (DeserializationFailedException e) when (lenient && OnlyModelErrors(e) is { } parsed)
+        {
+            return parsed;
         }
         catch (DeserializationFailedException e)
         {
@@ -87,7 +93,9 @@ internal static class FhirFormats
     public const int MaxXmlDepth = MaxJsonDepth;
 
     /// <summary>Parses a FHIR XML resource; any syntax or model error becomes a 400 naming it.</summary>
-    public static Resource ParseXml(Stream utf8)
+    /// <param name="utf8">The body.</param>
+    /// <param name="lenient">Return the parsed resource when only model rules (not syntax) are broken; see <see cref="Operations.IFhirOperation.LenientBody"/>.</param>
+    public static Resource ParseXml(Stream utf8, bool lenient = false)
     {
         try
         {
@@ -126,6 +134,10 @@ internal static class FhirFormats
         catch (DeserializationFailedException e) when (EmptyResource(e) is { } empty)
         {
             return empty;
+        }
+        catch (DeserializationFailedException e) when (lenient && OnlyModelErrors(e) is { } parsed)
+        {
+            return parsed;
         }
         catch (DeserializationFailedException e)
         {
@@ -207,6 +219,10 @@ internal static class FhirFormats
         && resource.EnumerateElements().All(element => element.Key == "id")
             ? resource
             : null;
+
+    /// <summary>The parsed resource when every error is a model-rule violation (Firely's validation errors), not a syntax error.</summary>
+    private static Resource? OnlyModelErrors(DeserializationFailedException e) =>
+        e.PartialResult is Resource resource && e.Exceptions.All(x => x is CodedValidationException) ? resource : null;
 
     private static OperationOutcome OutcomeFromErrors(DeserializationFailedException e)
     {

@@ -14,7 +14,7 @@ using Microsoft.Net.Http.Headers;
 namespace Igia.Fhir.Server;
 
 /// <summary>Turns an HTTP request into a <see cref="FhirInteraction"/>, runs it, and writes the <see cref="FhirResponse"/> back.</summary>
-internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServerOptions> options)
+internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServerOptions> options, Operations.FhirOperationRegistry operations)
 {
     private readonly FhirServerOptions _options = options.Value;
 
@@ -101,7 +101,7 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
         }
         else if (request.Method is "POST" or "PUT" or "PATCH")
         {
-            (body, jsonPatch) = await ReadBodyAsync(request, route.Kind, context.RequestAborted);
+            (body, jsonPatch) = await ReadBodyAsync(request, route.Kind, LenientBody(route), context.RequestAborted);
         }
 
         var kind = route.Kind;
@@ -134,7 +134,12 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
         };
     }
 
-    private async Task<(Resource? Body, JsonNode? JsonPatch)> ReadBodyAsync(HttpRequest request, FhirInteractionKind kind, CancellationToken cancellationToken)
+    /// <summary>Whether the route is an operation that takes its body leniently (<see cref="Operations.IFhirOperation.LenientBody"/>).</summary>
+    private bool LenientBody(FhirRoute route) =>
+        route.Kind == FhirInteractionKind.Operation && route.OperationName is { } name
+        && operations.Find(name, route.ResourceType is null ? Operations.FhirOperationLevel.System : route.Id is null ? Operations.FhirOperationLevel.Type : Operations.FhirOperationLevel.Instance, route.ResourceType)?.LenientBody == true;
+
+    private async Task<(Resource? Body, JsonNode? JsonPatch)> ReadBodyAsync(HttpRequest request, FhirInteractionKind kind, bool lenient, CancellationToken cancellationToken)
     {
         if (request.ContentLength > _options.MaxBodyBytes)
         {
@@ -166,9 +171,9 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
                 }
 
             case "application/fhir+json" or "application/json" or "text/json":
-                return (FhirFormats.ParseJson(bytes), null);
+                return (FhirFormats.ParseJson(bytes, lenient), null);
             case "application/fhir+xml" or "application/xml" or "text/xml":
-                return (FhirFormats.ParseXml(new MemoryStream(bytes)), null);
+                return (FhirFormats.ParseXml(new MemoryStream(bytes), lenient), null);
             case null:
                 throw new FhirException(HttpStatusCode.UnsupportedMediaType, OperationOutcome.IssueType.NotSupported, "The request has no Content-Type; use application/fhir+json or application/fhir+xml.");
             default:

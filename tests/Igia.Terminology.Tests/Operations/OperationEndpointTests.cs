@@ -101,6 +101,40 @@ public sealed class OperationEndpointTests(OperationHostFixture fixture) : IClas
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
+    // A tx-resource value set with an include filter that has no value (filter.value is 1..1 in R4): the model is broken on
+    // purpose, as in the HL7 suite's 'errors' tests; the operation reads it (IFhirOperation.LenientBody) and reports it.
+    private const string BrokenFilterExpand = """
+        {"resourceType":"Parameters","parameter":[
+          {"name":"url","valueUri":"http://example.org/fhir/ValueSet/broken-filter"},
+          {"name":"tx-resource","resource":{"resourceType":"ValueSet","url":"http://example.org/fhir/ValueSet/broken-filter","status":"active",
+            "compose":{"include":[{"system":"http://example.org/fhir/CodeSystem/tests","filter":[{"property":"concept","op":"is-a"}]}]}}}]}
+        """;
+
+    [Fact]
+    public async Task Expand_TxResourceBreakingModelRules_IsReadAndReportedByTheOperationNotRefusedBy400()
+    {
+        using var response = await Host.Client.PostAsync("ValueSet/$expand", TerminologyTestHost.JsonContent(BrokenFilterExpand));
+
+        Assert.InRange((int)response.StatusCode, 400, 499);
+        var outcome = await TerminologyTestHost.ReadAsync<OperationOutcome>(response);
+        // The answer comes from the terminology engine (the HL7 suite's wording), not from the parser (a cardinality error).
+        Assert.Contains(outcome.Issue, i => (i.Details?.Text ?? "").Contains("op = is-a has no value", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Create_ResourceBreakingModelRules_IsStillRefusedWith400()
+    {
+        // Leniency is per operation: the same broken ValueSet sent to the ordinary create interaction is refused.
+        const string brokenValueSet = """
+            {"resourceType":"ValueSet","url":"http://example.org/fhir/ValueSet/broken-filter","status":"active",
+             "compose":{"include":[{"system":"http://example.org/fhir/CodeSystem/tests","filter":[{"property":"concept","op":"is-a"}]}]}}
+            """;
+
+        using var response = await Host.Client.PostAsync("ValueSet", TerminologyTestHost.JsonContent(brokenValueSet));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
     [Fact]
     public async Task Metadata_ModeTerminology_ReturnsTerminologyCapabilities()
     {

@@ -10,6 +10,8 @@ public sealed class ValidatorFixture : IAsyncLifetime
 {
     public const string EncounterProfile = "http://example.org/fhir/StructureDefinition/encounter-inpatient-class";
 
+    public const string UcumQuantityProfile = "http://example.org/fhir/StructureDefinition/observation-ucum-quantity";
+
     public InProcessTerminology Terminology { get; private set; } = null!;
 
     public IAsyncResourceResolver Resolver { get; private set; } = null!;
@@ -45,8 +47,36 @@ public sealed class ValidatorFixture : IAsyncLifetime
                 ],
             },
         };
+        // A profile that requires Observation.valueQuantity to carry a UCUM unit (the core value set of all UCUM codes).
+        var ucumProfile = new StructureDefinition
+        {
+            Url = UcumQuantityProfile,
+            Name = "ObservationWithUcumQuantity",
+            Status = PublicationStatus.Active,
+            FhirVersion = FHIRVersion.N4_0_1,
+            Kind = StructureDefinition.StructureDefinitionKind.Resource,
+            Abstract = false,
+            Type = "Observation",
+            BaseDefinition = "http://hl7.org/fhir/StructureDefinition/Observation",
+            Derivation = StructureDefinition.TypeDerivationRule.Constraint,
+            Differential = new StructureDefinition.DifferentialComponent
+            {
+                Element =
+                [
+                    new ElementDefinition("Observation.value[x]")
+                    {
+                        Type = [new ElementDefinition.TypeRefComponent { Code = "Quantity" }],
+                        Binding = new ElementDefinition.ElementDefinitionBindingComponent
+                        {
+                            Strength = BindingStrength.Required,
+                            ValueSet = "http://hl7.org/fhir/ValueSet/ucum-units",
+                        },
+                    },
+                ],
+            },
+        };
         var core = ZipSource.CreateValidationSource();
-        Resolver = new CachedResolver(new SnapshotSource(new MultiResolver(new InMemoryResourceResolver(profile), core)));
+        Resolver = new CachedResolver(new SnapshotSource(new MultiResolver(new InMemoryResourceResolver(profile, ucumProfile), core)));
     }
 
     public async Task DisposeAsync() => await Terminology.DisposeAsync();
@@ -100,14 +130,16 @@ public sealed class FirelyValidatorTests(ValidatorFixture fixture) : IClassFixtu
     [Fact]
     public void Validate_CodingWithTheWrongDisplay_IsReported()
     {
-        var patient = new Patient
+        // IMP is 'inpatient encounter' in v3-ActCode; the validator passes the display on and reports what the service says.
+        var encounter = new Encounter
         {
-            MaritalStatus = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "M", "Divorced"),
+            Status = Encounter.EncounterStatus.Finished,
+            Class = new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "IMP", "Divorced"),
         };
 
-        var outcome = fixture.Validator().Validate(patient);
+        var outcome = fixture.Validator().Validate(encounter, ValidatorFixture.EncounterProfile);
 
-        Assert.Contains(outcome.Issue, i => (i.Details?.Text ?? "").Contains("Divorced", StringComparison.Ordinal));
+        Assert.True(outcome.Issue.Any(i => (i.Details?.Text ?? "").Contains("Divorced", StringComparison.Ordinal)), Describe(outcome));
     }
 
     [Fact]
@@ -140,7 +172,7 @@ public sealed class FirelyValidatorTests(ValidatorFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public void Validate_UcumUnitInAQuantity_IsCheckedByGrammar()
+    public void Validate_UcumUnitInAQuantityBoundToUcum_IsCheckedByGrammar()
     {
         Observation Weight(string unit) => new()
         {
@@ -149,10 +181,10 @@ public sealed class FirelyValidatorTests(ValidatorFixture fixture) : IClassFixtu
             Value = new Quantity { Value = 70, System = "http://unitsofmeasure.org", Code = unit, Unit = unit },
         };
 
-        var good = fixture.Validator().Validate(Weight("kg"));
-        var bad = fixture.Validator().Validate(Weight("kilos"));
+        var good = fixture.Validator().Validate(Weight("kg"), ValidatorFixture.UcumQuantityProfile);
+        var bad = fixture.Validator().Validate(Weight("kilos"), ValidatorFixture.UcumQuantityProfile);
 
         Assert.DoesNotContain(good.Issue, i => (i.Details?.Text ?? "").Contains("'kg'", StringComparison.Ordinal) && i.Severity == OperationOutcome.IssueSeverity.Error);
-        Assert.Contains(bad.Issue, i => (i.Details?.Text ?? "").Contains("kilos", StringComparison.Ordinal));
+        Assert.True(bad.Issue.Any(i => (i.Details?.Text ?? "").Contains("kilos", StringComparison.Ordinal)), Describe(bad));
     }
 }
