@@ -337,14 +337,14 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
             return;
         }
 
-        var query = context.Request.Query;
-        var pretty = query["_pretty"] == "true";
+        // The shaping parameters come from the interaction, so that POST _search form parameters count like query ones.
+        var pretty = ShapingParameter(context, interaction, "_pretty") == "true";
         string? summary = null;
         string[]? elements = null;
         if (response.IsSuccess && interaction?.Kind is FhirInteractionKind.Read or FhirInteractionKind.VRead or FhirInteractionKind.Search or FhirInteractionKind.History)
         {
-            summary = query["_summary"].ToString() is { Length: > 0 } s && s != "false" && s != "count" ? s : null;
-            elements = query["_elements"].ToString() is { Length: > 0 } e
+            summary = ShapingParameter(context, interaction, "_summary") is { Length: > 0 } s && s != "false" && s != "count" ? s : null;
+            elements = ShapingParameter(context, interaction, "_elements") is { Length: > 0 } e
                 ? e.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 : null;
         }
@@ -356,6 +356,33 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
             return;
         }
 
-        await FhirFormats.WriteAsync(http.Body, response.Resource!, format, new FhirWriteOptions(pretty, summary, elements), context.RequestAborted);
+        var body = response.Resource!;
+        if (elements is { Length: > 0 } && body is not OperationOutcome)
+        {
+            // Per resource, keeping id, meta and mandatory elements, tagged SUBSETTED (search.html#elements).
+            body = ElementsSubset.Apply(body, elements, interaction!.Kind is FhirInteractionKind.Search or FhirInteractionKind.History);
+            elements = null;
+        }
+
+        await FhirFormats.WriteAsync(http.Body, body, format, new FhirWriteOptions(pretty, summary, elements), context.RequestAborted);
+    }
+
+    /// <summary>A shaping parameter (<c>_pretty</c>, <c>_summary</c>, <c>_elements</c>): its first value in the interaction's parameters (query and POST _search form), else in the query.</summary>
+    private static string? ShapingParameter(HttpContext context, FhirInteraction? interaction, string name)
+    {
+        if (interaction is not null)
+        {
+            foreach (var (key, value) in interaction.Parameters)
+            {
+                if (key == name)
+                {
+                    return value;
+                }
+            }
+
+            return null;
+        }
+
+        return context.Request.Query[name].ToString() is { Length: > 0 } v ? v : null;
     }
 }

@@ -44,6 +44,7 @@ internal sealed partial class FhirInteractionHandler(
     public async ValueTask<FhirResponse> HandleAsync(FhirInteraction interaction)
     {
         CheckSupported(interaction);
+        PreExtractIndex(interaction);
         return interaction.Kind switch
         {
             FhirInteractionKind.Read => await WithSessionAsync(interaction, FhirSessionMode.Read, s => ReadAsync(s, interaction)),
@@ -129,8 +130,10 @@ internal sealed partial class FhirInteractionHandler(
             return Gone(stored);
         }
 
-        var notModified = interaction.Headers.IfNoneMatch is { } etag && ParseVersion(etag) == stored.VersionId.ToString(CultureInfo.InvariantCulture)
-            || interaction.Headers.IfModifiedSince is { } since && TruncateToSeconds(stored.LastUpdated) <= since;
+        // RFC 9110 13.1.3: If-Modified-Since is ignored when If-None-Match is present.
+        var notModified = interaction.Headers.IfNoneMatch is { } etag
+            ? NoneMatchHits(etag, stored.VersionId)
+            : interaction.Headers.IfModifiedSince is { } since && TruncateToSeconds(stored.LastUpdated) <= since;
         if (notModified)
         {
             return new FhirResponse { StatusCode = HttpStatusCode.NotModified, VersionId = stored.VersionId.ToString(CultureInfo.InvariantCulture), LastModified = stored.LastUpdated };
@@ -369,7 +372,9 @@ internal sealed partial class FhirInteractionHandler(
         }
 
         var json = FhirFormats.ToStorageJson(resource);
-        var index = search.Extract(resource);
+        var index = interaction.Items.TryGetValue(PreExtractedKey, out var pre) && pre is PreExtracted extracted && ReferenceEquals(extracted.Resource, resource)
+            ? extracted.Index
+            : search.Extract(resource);
         await session.WriteAsync(new ResourceWrite(resource.TypeName, id, version, lastUpdated, method, json, index), interaction.CancellationToken);
         var response = new FhirResponse
         {
@@ -382,6 +387,29 @@ internal sealed partial class FhirInteractionHandler(
             Id = id,
         };
         return Shape(response, interaction, status == HttpStatusCode.Created ? "Created." : "Updated.");
+    }
+
+    /// <summary>Key in <see cref="FhirInteraction.Items"/> of the index rows extracted before the write session opened.</summary>
+    private static readonly object PreExtractedKey = new();
+
+    private sealed record PreExtracted(Resource Resource, IReadOnlyList<SearchIndexEntry> Index);
+
+    /// <summary>
+    /// Extracts the search index rows of a create or update body before the store session opens, so that the FHIRPath
+    /// evaluation (the costliest part of a write) runs outside the store's single-writer lock and writes from many
+    /// connections overlap. The rows depend only on the body's content (not on the id, versionId or lastUpdated the write
+    /// assigns), and <see cref="IFhirWriteValidator"/>s only check the resource, so they stay valid. Entries of a
+    /// transaction are left alone: their references are rewritten inside the transaction's session.
+    /// </summary>
+    private void PreExtractIndex(FhirInteraction interaction)
+    {
+        if (interaction.SharedSession is null
+            && interaction.Kind is FhirInteractionKind.Create or FhirInteractionKind.Update
+            && interaction.Resource is { } resource
+            && resource.TypeName == interaction.ResourceType)
+        {
+            interaction.Items[PreExtractedKey] = new PreExtracted(resource, search.Extract(resource));
+        }
     }
 
     /// <summary>Applies <c>Prefer: return=</c> to a successful write response.</summary>
@@ -490,6 +518,24 @@ internal sealed partial class FhirInteractionHandler(
         }
 
         return v.Trim('"');
+    }
+
+    /// <summary>
+    /// True when an <c>If-None-Match</c> list (RFC 9110 13.1.2: <c>*</c> or comma-separated, weakly compared entity tags)
+    /// names the current version, so a read answers 304.
+    /// </summary>
+    private static bool NoneMatchHits(string header, int version)
+    {
+        var current = version.ToString(CultureInfo.InvariantCulture);
+        foreach (var tag in header.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (tag == "*" || ParseVersion(tag) == current)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset t) => new(t.Ticks - (t.Ticks % TimeSpan.TicksPerSecond), t.Offset);

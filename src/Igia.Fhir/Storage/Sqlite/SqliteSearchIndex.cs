@@ -117,7 +117,13 @@ internal static class SqliteSearchIndex
         }
 
         var db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
-        var prepared = Prepared.GetValue(db, static _ => new PreparedInserts());
+        if (!Prepared.TryGetValue(db, out var prepared))
+        {
+            // A connection is used by one request at a time, so nobody else adds for this handle meanwhile.
+            prepared = new PreparedInserts(Path.GetFullPath(connection.DataSource));
+            Prepared.AddOrUpdate(db, prepared);
+        }
+
         for (var t = 0; t < tables.Length; t++)
         {
             if (tables[t] is not { } rows)
@@ -186,15 +192,11 @@ internal static class SqliteSearchIndex
     /// </summary>
     public static void ReleasePrepared(string databasePath)
     {
+        // The connection may be closed already (another store's ClearAllPools, the pool's pruning): then it is a zombie that
+        // SQLite closes for real once its statements are finalized, which needs no access to the connection itself.
         foreach (var (db, inserts) in Prepared)
         {
-            if (db.IsClosed || db.IsInvalid)
-            {
-                continue;
-            }
-
-            var file = raw.sqlite3_db_filename(db, "main").utf8_to_string();
-            if (string.Equals(file, databasePath, StringComparison.Ordinal))
+            if (string.Equals(inserts.DatabasePath, databasePath, StringComparison.Ordinal))
             {
                 Prepared.Remove(db);
                 inserts.Dispose();
@@ -202,9 +204,12 @@ internal static class SqliteSearchIndex
         }
     }
 
-    private sealed class PreparedInserts : IDisposable
+    private sealed class PreparedInserts(string databasePath) : IDisposable
     {
         private readonly sqlite3_stmt?[] _statements = new sqlite3_stmt?[Tables.Length];
+
+        /// <summary>The file of the connection the statements belong to.</summary>
+        public string DatabasePath { get; } = databasePath;
 
         public void Dispose()
         {
