@@ -99,8 +99,13 @@ public static class SmartAuthorizationServerServiceCollectionExtensions
                     s.CodeChallengeMethods.Clear();
                     s.CodeChallengeMethods.Add(CodeChallengeMethods.Sha256);
                 });
+                foreach (var replaced in SmartClientAssertionHandler.Replaced)
+                {
+                    o.RemoveEventHandler(replaced);
+                }
+
                 o.AddEventHandler(ValidateAudienceHandler.Descriptor)
-                    .AddEventHandler(ClientAssertionRulesHandler.Descriptor)
+                    .AddEventHandler(SmartClientAssertionHandler.Descriptor)
                     .AddEventHandler(JwksUrlHandler.Descriptor)
                     .AddEventHandler(IntrospectionContextHandler.Descriptor)
                     .RemoveEventHandler(OpenIddictServerHandlers.Introspection.ValidateAuthorizedParty.Descriptor)

@@ -43,24 +43,48 @@ internal sealed class ValidateAudienceHandler(IOptions<SmartAuthorizationServerO
 }
 
 /// <summary>
-/// SMART Backend Services and asymmetric client rules on top of OpenIddict's own client assertion checks (signature against
-/// the client's JWKS, iss = sub = client_id, aud = token endpoint, lifetime): alg RS384/ES384 only, <c>kid</c> required,
-/// <c>jku</c> only when it equals the registered JWKS URL, <c>exp</c> at most 5 minutes ahead, <c>jti</c> required and never
-/// seen before for that client.
+/// Validates <c>private_key_jwt</c> client assertions the SMART way, in place of OpenIddict's own checks (OpenIddict 7 follows
+/// RFC 7523bis: <c>typ: client-authentication+jwt</c> and <c>aud</c> = issuer, which SMART clients do not send; SMART wants
+/// <c>aud</c> = the token endpoint URL and clients send <c>typ: JWT</c>). Checked: signature against the client's registered
+/// JWKS, alg RS384/ES384 only, <c>kid</c> required and found, <c>jku</c> only when it equals the registered JWKS URL,
+/// iss = sub = client_id, aud = the token endpoint, <c>exp</c> present, not passed and at most 5 minutes ahead, <c>jti</c>
+/// required and never seen before for that client (replay cache). On success the client counts as authenticated.
 /// </summary>
-internal sealed class ClientAssertionRulesHandler(IOptions<SmartAuthorizationServerOptions> options, JtiReplayCache replay, TimeProvider time)
+internal sealed class SmartClientAssertionHandler(IOptions<SmartAuthorizationServerOptions> options, JtiReplayCache replay, TimeProvider time)
     : IOpenIddictServerHandler<ProcessAuthenticationContext>
 {
+    private const string JwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
-        .AddFilter<OpenIddictServerHandlerFilters.RequireClientAssertionPrincipal>()
-        .UseSingletonHandler<ClientAssertionRulesHandler>()
-        .SetOrder(OpenIddictServerHandlers.ValidateClientAssertionWellknownClaims.Descriptor.Order + 500)
+        .UseScopedHandler<SmartClientAssertionHandler>()
+        .SetOrder(OpenIddictServerHandlers.ValidateClientAssertion.Descriptor.Order)
         .SetType(OpenIddictServerHandlerType.Custom)
         .Build();
 
-    public ValueTask HandleAsync(ProcessAuthenticationContext context)
+    /// <summary>OpenIddict's client assertion handlers this one replaces.</summary>
+    public static IEnumerable<OpenIddictServerHandlerDescriptor> Replaced =>
+    [
+        OpenIddictServerHandlers.ValidateClientAssertion.Descriptor,
+        OpenIddictServerHandlers.ValidateClientAssertionWellknownClaims.Descriptor,
+#pragma warning disable CS0618 // obsolete in OpenIddict 7, still registered
+        OpenIddictServerHandlers.ValidateClientAssertionIssuer.Descriptor,
+        OpenIddictServerHandlers.ValidateClientAssertionAudience.Descriptor,
+#pragma warning restore CS0618
+    ];
+
+    public async ValueTask HandleAsync(ProcessAuthenticationContext context)
     {
-        var principal = context.ClientAssertionPrincipal!;
+        if (string.IsNullOrEmpty(context.ClientAssertion))
+        {
+            return;
+        }
+
+        if (!string.Equals(context.ClientAssertionType, JwtBearer, StringComparison.Ordinal))
+        {
+            context.Reject(Errors.InvalidClient, "The client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.");
+            return;
+        }
+
         JsonWebToken jwt;
         try
         {
@@ -69,38 +93,95 @@ internal sealed class ClientAssertionRulesHandler(IOptions<SmartAuthorizationSer
         catch (ArgumentException)
         {
             context.Reject(Errors.InvalidClient, "The client assertion is not a JWT.");
-            return ValueTask.CompletedTask;
+            return;
         }
 
-        var clientId = principal.GetClaim(Claims.Subject) ?? "";
+        var clientId = jwt.TryGetPayloadValue<string>("sub", out var sub) ? sub : null;
+        if (string.IsNullOrEmpty(clientId) || !string.Equals(jwt.Issuer, clientId, StringComparison.Ordinal)
+            || (!string.IsNullOrEmpty(context.ClientId) && !string.Equals(context.ClientId, clientId, StringComparison.Ordinal)))
+        {
+            context.Reject(Errors.InvalidClient, "The client assertion's iss and sub must both be the client_id.");
+            return;
+        }
+
         var registration = options.Value.Clients.FirstOrDefault(c => string.Equals(c.ClientId, clientId, StringComparison.Ordinal));
+        if (registration?.Type is not (SmartClientType.ConfidentialAsymmetric or SmartClientType.BackendService))
+        {
+            context.Reject(Errors.InvalidClient, "The client is not registered for private_key_jwt authentication.");
+            return;
+        }
+
         if (jwt.Alg is not (SecurityAlgorithms.RsaSha384 or SecurityAlgorithms.EcdsaSha384))
         {
             context.Reject(Errors.InvalidClient, "The client assertion must be signed with RS384 or ES384.");
-        }
-        else if (string.IsNullOrEmpty(jwt.Kid))
-        {
-            context.Reject(Errors.InvalidClient, "The client assertion header must carry a 'kid'.");
-        }
-        else if (jwt.TryGetHeaderValue<string>("jku", out var jku)
-            && (registration?.JwksUrl is null || !string.Equals(jku, registration.JwksUrl.ToString(), StringComparison.Ordinal)))
-        {
-            context.Reject(Errors.InvalidClient, "The client assertion's 'jku' is not the JWKS URL registered for this client.");
-        }
-        else if (principal.GetClaim(Claims.JwtId) is not { Length: > 0 } jti)
-        {
-            context.Reject(Errors.InvalidClient, "The client assertion must carry a 'jti'.");
-        }
-        else if (jwt.ValidTo == DateTime.MinValue || jwt.ValidTo > time.GetUtcNow().UtcDateTime + options.Value.MaxClientAssertionLifetime)
-        {
-            context.Reject(Errors.InvalidClient, "The client assertion's 'exp' must be at most five minutes in the future.");
-        }
-        else if (!replay.TryUse(clientId, jti, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero).AddMinutes(1)))
-        {
-            context.Reject(Errors.InvalidClient, "The client assertion's 'jti' was already used.");
+            return;
         }
 
-        return ValueTask.CompletedTask;
+        if (string.IsNullOrEmpty(jwt.Kid))
+        {
+            context.Reject(Errors.InvalidClient, "The client assertion header must carry a 'kid'.");
+            return;
+        }
+
+        if (jwt.TryGetHeaderValue<string>("jku", out var jku)
+            && (registration.JwksUrl is null || !string.Equals(jku, registration.JwksUrl.ToString(), StringComparison.Ordinal)))
+        {
+            context.Reject(Errors.InvalidClient, "The client assertion's 'jku' is not the JWKS URL registered for this client.");
+            return;
+        }
+
+        var http = context.Transaction.GetHttpRequest() ?? throw new InvalidOperationException("No HTTP request.");
+        var manager = http.HttpContext.RequestServices.GetRequiredService<IOpenIddictApplicationManager>();
+        var application = await manager.FindByClientIdAsync(clientId, context.CancellationToken).ConfigureAwait(false);
+        var keys = application is null ? null : await manager.GetJsonWebKeySetAsync(application, context.CancellationToken).ConfigureAwait(false);
+        var signingKeys = keys?.Keys.Where(k => string.Equals(k.Kid, jwt.Kid, StringComparison.Ordinal)).ToList() ?? [];
+        if (signingKeys.Count == 0)
+        {
+            context.Reject(Errors.InvalidClient, "No key of the client's JWKS has the client assertion's 'kid'.");
+            return;
+        }
+
+        var issuer = (options.Value.Issuer?.ToString() ?? $"{http.Scheme}://{http.Host}{http.PathBase}/").TrimEnd('/');
+        var tokenEndpoint = issuer + options.Value.TokenPath;
+        var result = await new JsonWebTokenHandler().ValidateTokenAsync(jwt, new TokenValidationParameters
+        {
+            ValidIssuer = clientId,
+            ValidAudience = tokenEndpoint,
+            IssuerSigningKeys = signingKeys,
+            ValidAlgorithms = [SecurityAlgorithms.RsaSha384, SecurityAlgorithms.EcdsaSha384],
+            ValidTypes = ["JWT", "client-authentication+jwt"],
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ClockSkew = TimeSpan.FromSeconds(30),
+        }).ConfigureAwait(false);
+        if (!result.IsValid)
+        {
+            context.Logger.LogInformation("Client assertion of {ClientId} refused: {Reason}", clientId, result.Exception?.GetType().Name);
+            context.Reject(Errors.InvalidClient, "The client assertion is invalid (signature, audience = the token endpoint URL, or lifetime).");
+            return;
+        }
+
+        if (jwt.ValidTo > time.GetUtcNow().UtcDateTime + options.Value.MaxClientAssertionLifetime)
+        {
+            context.Reject(Errors.InvalidClient, "The client assertion's 'exp' must be at most five minutes in the future.");
+            return;
+        }
+
+        if (!jwt.TryGetPayloadValue<string>("jti", out var jti) || string.IsNullOrEmpty(jti))
+        {
+            context.Reject(Errors.InvalidClient, "The client assertion must carry a 'jti'.");
+            return;
+        }
+
+        if (!replay.TryUse(clientId, jti, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero).AddMinutes(1)))
+        {
+            context.Reject(Errors.InvalidClient, "The client assertion's 'jti' was already used.");
+            return;
+        }
+
+        context.ClientAssertionPrincipal = new ClaimsPrincipal(result.ClaimsIdentity);
+        // SMART clients need not send client_id beside the assertion: OpenIddict reads it from the request.
+        context.Request.ClientId ??= clientId;
     }
 }
 

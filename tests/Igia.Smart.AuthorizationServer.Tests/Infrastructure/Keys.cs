@@ -23,6 +23,8 @@ public sealed class ClientKey
 
     public string Kid => PrivateKey.KeyId;
 
+    public static string Typ { get; set; } = "JWT";
+
     public static ClientKey Rsa(string kid)
     {
         var rsa = RSA.Create(2048);
@@ -55,7 +57,7 @@ public sealed class ClientKey
             Claims = new Dictionary<string, object> { ["sub"] = clientId, ["jti"] = jti ?? Guid.NewGuid().ToString("N") },
             SigningCredentials = new SigningCredentials(PrivateKey, alg ?? Alg),
             AdditionalHeaderClaims = extraHeaders,
-            TokenType = "JWT",
+            TokenType = Typ,
         };
         var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
         var token = handler.CreateToken(descriptor);
