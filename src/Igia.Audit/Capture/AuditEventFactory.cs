@@ -61,12 +61,28 @@ internal sealed class AuditEventFactory
             case FhirInteractionKind.Read or FhirInteractionKind.VRead:
                 if (success)
                 {
-                    PatientExtractor.FromResource(response?.Resource, interaction.BaseUrl, patients);
+                    // A read's body is usually still the stored JSON: look at it without parsing it (keeps the read fast path).
+                    if (response?.StoredJson is { } stored)
+                    {
+                        PatientExtractor.FromStoredJson(stored, interaction.BaseUrl, patients);
+                    }
+                    else
+                    {
+                        PatientExtractor.FromResource(response?.Resource, interaction.BaseUrl, patients);
+                    }
                 }
 
                 break;
             case FhirInteractionKind.Create or FhirInteractionKind.Update or FhirInteractionKind.Patch:
-                PatientExtractor.FromResource(success && response?.Resource is { } written and not OperationOutcome ? written : interaction.Resource is Parameters ? null : interaction.Resource, interaction.BaseUrl, patients);
+                if (success && response?.StoredJson is { } writtenJson)
+                {
+                    PatientExtractor.FromStoredJson(writtenJson, interaction.BaseUrl, patients);
+                }
+                else
+                {
+                    PatientExtractor.FromResource(success && response?.Resource is { } written and not OperationOutcome ? written : interaction.Resource is Parameters ? null : interaction.Resource, interaction.BaseUrl, patients);
+                }
+
                 break;
             case FhirInteractionKind.Search or FhirInteractionKind.History or FhirInteractionKind.Operation:
                 PatientExtractor.FromSearch(interaction, patients);
@@ -102,7 +118,7 @@ internal sealed class AuditEventFactory
     private AuditEvent Build(FhirInteraction interaction, Pattern pattern, CallerInfo caller, int status, FhirResponse? response, string? type, string? id, string? patient)
     {
         var success = status < 400;
-        var ev = NewEvent(AuditCodes.RestType, [new Coding(AuditCodes.RestfulInteraction, SubtypeOf(interaction), SubtypeOf(interaction))], ActionOf(interaction.Kind), status, response?.Resource as OperationOutcome);
+        var ev = NewEvent(AuditCodes.RestType, [new Coding(AuditCodes.RestfulInteraction, SubtypeOf(interaction), SubtypeOf(interaction))], ActionOf(interaction.Kind), status, success ? null : response?.Resource as OperationOutcome);
 
         // Agent roles per BALP: Read has the client as 110152 Destination and the server as 110153 Source; Create, Update
         // and Query the reverse; Delete has the client as 110150 Application and the server as custodian.

@@ -100,7 +100,7 @@ internal sealed partial class AuditInteractionFilter(
 
         var status = (int)response.StatusCode;
         if (_options.ResolvePatientOfWrites && response.IsSuccess && interaction.Kind is FhirInteractionKind.Create or FhirInteractionKind.Update or FhirInteractionKind.Patch
-            && response.Resource is null or OperationOutcome && response.ResourceType is { } written and not "Patient" && response.Id is { } writtenId)
+            && response.StoredJson is null && response.Resource is null or OperationOutcome && response.ResourceType is { } written and not "Patient" && response.Id is { } writtenId)
         {
             patients = await ResolvePatientsAsync(written, writtenId, interaction.BaseUrl, interaction.CancellationToken);
         }
@@ -192,7 +192,7 @@ internal sealed partial class AuditInteractionFilter(
             }
 
             var patients = new HashSet<string>(StringComparer.Ordinal);
-            PatientExtractor.FromResource(FhirJson.Parse(json), baseUrl, patients);
+            PatientExtractor.FromStoredJson(json, baseUrl, patients);
             return patients;
         }
         catch (Exception e) when (e is not OperationCanceledException)

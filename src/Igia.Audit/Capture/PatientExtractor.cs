@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
 using Hl7.Fhir.Model;
 using Igia.Fhir.Pipeline;
 
@@ -35,6 +38,97 @@ internal static class PatientExtractor
             default:
                 Walk(resource, baseUrl, patients, 0);
                 return;
+        }
+    }
+
+    /// <summary>
+    /// Adds the patients a stored resource (FHIR JSON) is about, like <see cref="FromResource"/> but without building the
+    /// Firely model: a read's body stays unparsed, so the server can send the stored bytes as they are. A Patient adds
+    /// its own id; any other resource the <c>Patient/{id}</c> targets of its <c>reference</c> elements (outside
+    /// <c>contained</c>, <c>text</c> and <c>meta</c>). Written by hand: it is a single forward pass of
+    /// <see cref="Utf8JsonReader"/>, which no library here offers for FHIR JSON.
+    /// </summary>
+    public static void FromStoredJson(string json, string baseUrl, ISet<string> patients)
+    {
+        var length = Encoding.UTF8.GetMaxByteCount(json.Length);
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var count = Encoding.UTF8.GetBytes(json, rented);
+            FromStoredJson(rented.AsSpan(0, count), baseUrl, patients);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static void FromStoredJson(ReadOnlySpan<byte> utf8, string baseUrl, ISet<string> patients)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 256 });
+        string? resourceType = null;
+        string? id = null;
+        List<string>? references = null;
+        while (reader.Read())
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName)
+            {
+                continue;
+            }
+
+            if (reader.CurrentDepth == 1)
+            {
+                if (reader.ValueTextEquals("resourceType"u8))
+                {
+                    reader.Read();
+                    resourceType = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    continue;
+                }
+
+                if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    id = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    continue;
+                }
+            }
+
+            if (reader.ValueTextEquals("contained"u8) || reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("meta"u8))
+            {
+                reader.Read();
+                reader.Skip();
+                continue;
+            }
+
+            if (reader.ValueTextEquals("reference"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String && reader.GetString() is { } reference)
+                {
+                    (references ??= []).Add(reference);
+                }
+            }
+        }
+
+        if (resourceType == "Patient")
+        {
+            if (id is { Length: > 0 })
+            {
+                patients.Add(id);
+            }
+
+            return;
+        }
+
+        if (resourceType is null or "OperationOutcome" or "Bundle")
+        {
+            // Not a stored resource the fast path sends (a Bundle's entries are resources of their own): nothing to add.
+            return;
+        }
+
+        foreach (var reference in references ?? [])
+        {
+            AddReference(reference, baseUrl, patients, bareIdIsPatient: false);
         }
     }
 

@@ -32,6 +32,12 @@ public sealed class FhirResponse
     /// </summary>
     internal string? UnparsedJson => _resource is null ? _storedJson : null;
 
+    /// <summary>
+    /// The body as the stored JSON, while nobody has read or set <see cref="Resource"/> (null otherwise). Lets a filter
+    /// look at a read's body (e.g. audit, for the patient it belongs to) without parsing it, which keeps the read fast path.
+    /// </summary>
+    public string? StoredJson => UnparsedJson;
+
     /// <summary>Sets the body from stored JSON, parsed only if someone reads <see cref="Resource"/>.</summary>
     internal void SetStoredJson(string json)
     {

@@ -57,6 +57,65 @@ public sealed class AuditJournalTests : IDisposable
         Assert.True(AuditLogVerifier.Verify(_folder, [AuditTestHost.SigningKey]).IsValid);
     }
 
+    /// <summary>A clock the test moves by hand.</summary>
+    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
+    public void Append_PastMaxFileAge_RotatesAndKeepsTheChainAcrossFiles()
+    {
+        var time = new ManualTime(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var options = TestLogs.Options(_folder, AuditTestHost.SigningKey, checkpointEvery: 1000);
+        options.MaxFileAge = TimeSpan.FromHours(1);
+        using (var journal = new AuditJournal(options, time, NullLogger.Instance))
+        {
+            journal.Open();
+            for (var hour = 0; hour < 3; hour++)
+            {
+                journal.Append(Enumerable.Range(hour * 10 + 1, 10).Select(TestLogs.Record).ToList());
+                time.Now = time.Now.AddMinutes(61);
+            }
+        }
+
+        var files = LogFormat.ListFiles(_folder);
+        Assert.Equal(3, files.Length);
+        Assert.Equal([1L, 11L, 21L], files.Select(LogFormat.FirstSeqOf));
+        var result = AuditLogVerifier.Verify(_folder, [AuditTestHost.SigningKey]);
+        Assert.True(result.IsValid, string.Join("\n", result.Problems));
+        Assert.Equal(30, result.RecordCount);
+        Assert.Equal(3, result.VerifiedSignatureCount);
+    }
+
+    [Fact]
+    public void Checkpoint_AfterTheInterval_IsWrittenWithTheNextBatchOrWhenDue()
+    {
+        var time = new ManualTime(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var options = TestLogs.Options(_folder, AuditTestHost.SigningKey, checkpointEvery: 1000);
+        options.CheckpointInterval = TimeSpan.FromMinutes(1);
+        using var journal = new AuditJournal(options, time, NullLogger.Instance);
+        journal.Open();
+        time.Now = time.Now.AddMinutes(5);
+        Assert.False(journal.CheckpointDue);
+
+        // The interval has passed: the batch carries a checkpoint.
+        journal.Append([TestLogs.Record(1)]);
+        Assert.False(journal.CheckpointDue);
+        Assert.Equal(1, TestLogs.Lines(_folder).Lines.Count(l => l.StartsWith("{\"checkpoint\":", StringComparison.Ordinal)));
+
+        // Within the interval: none; once it has passed with records uncovered, one is due (the pipeline writes it when idle).
+        journal.Append([TestLogs.Record(2)]);
+        Assert.False(journal.CheckpointDue);
+        time.Now = time.Now.AddSeconds(61);
+        Assert.True(journal.CheckpointDue);
+        journal.WriteCheckpointNow();
+        Assert.False(journal.CheckpointDue);
+        Assert.Equal(2, TestLogs.Lines(_folder).Lines.Count(l => l.StartsWith("{\"checkpoint\":", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void Open_AfterRestart_ContinuesTheChain()
     {
