@@ -94,6 +94,13 @@ public sealed class SmartAuthorizationServerOptions
     /// <summary><c>smart_style_url</c> in token responses; null leaves it out.</summary>
     public Uri? SmartStyleUrl { get; set; }
 
+    /// <summary>
+    /// The principal the default patient picker searches the FHIR store as (in process, through every interaction filter).
+    /// Default: a principal with <c>sub</c>/<c>client_id</c> <c>igia-smart-authorization-server</c> and scope <c>system/Patient.rs</c>.
+    /// When the FHIR API enforces SMART scopes, give one its filter accepts (e.g. with the resource server's authentication type).
+    /// </summary>
+    public System.Security.Claims.ClaimsPrincipal? PatientPickerPrincipal { get; set; }
+
     /// <summary>Registered clients (also bindable from configuration, e.g. <c>Igia:SmartAuthorization:Clients</c>).</summary>
     public IList<SmartClientRegistration> Clients { get; } = [];
 

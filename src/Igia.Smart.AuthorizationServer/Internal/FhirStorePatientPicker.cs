@@ -12,8 +12,10 @@ namespace Igia.Smart.AuthorizationServer.Internal;
 /// <see cref="IFhirInteractionExecutor"/>, so every filter runs), as the authorization server itself (a system principal
 /// allowed <c>system/Patient.rs</c>). A user whose <c>fhirUser</c> is a Patient only ever sees themselves.
 /// </summary>
-internal sealed class FhirStorePatientPicker(IFhirInteractionExecutor executor) : ISmartPatientPicker
+internal sealed class FhirStorePatientPicker(IFhirInteractionExecutor executor, Microsoft.Extensions.Options.IOptions<SmartAuthorizationServerOptions> options) : ISmartPatientPicker
 {
+    private ClaimsPrincipal Caller => options.Value.PatientPickerPrincipal ?? SystemPrincipal;
+
     internal static readonly ClaimsPrincipal SystemPrincipal = new(new ClaimsIdentity(
         [new Claim("sub", "igia-smart-authorization-server"), new Claim("client_id", "igia-smart-authorization-server"), new Claim("scope", "system/Patient.rs")],
         authenticationType: "Igia.Smart.AuthorizationServer.System"));
@@ -38,7 +40,7 @@ internal sealed class FhirStorePatientPicker(IFhirInteractionExecutor executor) 
             Method = "GET",
             RelativeUrl = "Patient",
             Parameters = parameters,
-            User = SystemPrincipal,
+            User = Caller,
             CancellationToken = cancellationToken,
         }).ConfigureAwait(false);
         if (!response.IsSuccess || response.Resource is not Bundle bundle)
@@ -64,7 +66,7 @@ internal sealed class FhirStorePatientPicker(IFhirInteractionExecutor executor) 
             Id = patientId,
             Method = "GET",
             RelativeUrl = "Patient/" + patientId,
-            User = SystemPrincipal,
+            User = Caller,
             CancellationToken = cancellationToken,
         }).ConfigureAwait(false);
         return response.StatusCode == HttpStatusCode.OK;

@@ -292,9 +292,16 @@ internal sealed class IntrospectionContextHandler : IOpenIddictServerHandler<Han
             context.Claims[SmartAuthzDefaults.FhirContextClaim] = new OpenIddictParameter(System.Text.Json.JsonDocument.Parse(fhirContext).RootElement.Clone());
         }
 
-        if (principal.GetClaim(Claims.ClientId) is null && principal.GetPresenters().FirstOrDefault() is { } presenter)
+        if (string.IsNullOrEmpty(context.ClientId))
         {
-            context.Claims[Claims.ClientId] = presenter;
+            context.ClientId = principal.GetClaim(Claims.ClientId) ?? principal.GetPresenters().FirstOrDefault();
+        }
+
+        context.Subject ??= principal.GetClaim(Claims.Subject);
+        if (context.Scopes.Count == 0)
+        {
+            // OpenIddict lists scopes only to the token's own client; a resource server needs them too.
+            context.Scopes.UnionWith(principal.GetScopes());
         }
 
         return ValueTask.CompletedTask;
