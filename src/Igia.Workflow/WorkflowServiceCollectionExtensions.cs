@@ -1,6 +1,9 @@
 using Igia.Fhir.Operations;
 using Igia.Fhir.Pipeline;
 using Igia.Workflow.CarePrograms;
+using Igia.Workflow.Engine;
+using Igia.Workflow.Sla;
+using Igia.Workflow.Subscriptions;
 using Igia.Workflow;
 using Igia.Workflow.Tasks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -28,6 +31,14 @@ public static class IgiaWorkflowServiceCollectionExtensions
         services.TryAddSingleton<CareProgramApplier>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IFhirOperation, PlanDefinitionApplyOperation>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IFhirOperation, ActivityDefinitionApplyOperation>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IFhirWriteValidator, SubscriptionValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IFhirOperation, SubscriptionStatusOperation>());
+        services.TryAddSingleton<SlaService>();
+        services.TryAddSingleton<WorkflowSignal>();
+        services.TryAddSingleton<WorkflowEngine>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkflowEngine>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IFhirInteractionFilter, WakeFilter>());
+        services.AddHttpClient(WorkflowEngine.HttpClientName);
         return new IgiaWorkflowBuilder(services);
     }
 }
