@@ -16,6 +16,13 @@ public sealed class TerminologyOptions
     [Range(1, 100_000_000)]
     public int MaxComputedExpansionSize { get; set; } = 1_000_000;
 
+    /// <summary>
+    /// How many <c>$validate-code</c> answers are remembered (requests that name their value set or code system by URL and carry
+    /// only codes; an answer is forgotten when content is added or removed). 0 turns it off. Default 10,000.
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int ValidateCodeCacheSize { get; set; } = 10_000;
+
     /// <summary>How long an operation waits for the content configured at start-up to finish loading before it answers 503. Default 2 minutes.</summary>
     public TimeSpan LoadWaitTimeout { get; set; } = TimeSpan.FromMinutes(2);
 

@@ -579,15 +579,13 @@ internal sealed class ValueSetExpander
             {
                 foreach (var node in cs.Model.All)
                 {
-                    if ((!_p.ActiveOnly || !node.Inactive) && (!_p.ExcludeNotForUi || !node.NotSelectable))
+                    if ((!_p.ActiveOnly || !node.Inactive) && (!_p.ExcludeNotForUi || !node.NotSelectable)
+                        && (search.PassesNode(node) || search.Passes(node.Code)))
                     {
                         var displays = Displays(cs, node, null);
-                        if (search.PassesDesignations(displays) || search.Passes(node.Code))
+                        if (IncludeCode(cs, null, node, displays, null, imported, excludeInactive, source) is not null)
                         {
-                            if (IncludeCode(cs, null, node, displays, null, imported, excludeInactive, source) is not null)
-                            {
-                                _total++;
-                            }
+                            _total++;
                         }
                     }
                 }
@@ -647,11 +645,12 @@ internal sealed class ValueSetExpander
                 continue;
             }
 
-            var displays = Displays(cs, node, null);
-            if (search is not null && !search.PassesDesignations(displays) && !search.Passes(node.Code))
+            if (search is not null && !search.PassesNode(node) && !search.Passes(node.Code))
             {
                 continue;
             }
+
+            var displays = Displays(cs, node, null);
 
             ValueSet.ContainsComponent? parent = null;
             if (cs.Model.HasHierarchy)
@@ -1234,16 +1233,18 @@ internal sealed class ValueSetExpander
 }
 
 /// <summary>The <c>filter</c> text of <c>$expand</c>: a code passes when a word of its display (or a designation) starts with a filter word.</summary>
+/// <remarks>Runs once per concept of a large code system, so it allocates nothing per test: the filter words are stemmed once
+/// and the words of a value are compared in place (ignoring case).</remarks>
 internal sealed class SearchFilter
 {
-    private readonly string[] _words;
+    private readonly string[] _stems;
 
     public SearchFilter(string filter)
     {
-        _words = Words(filter).ToArray();
+        _stems = Words(filter).Select(w => Stem(w.ToLowerInvariant())).ToArray();
     }
 
-    public bool IsNull => _words.Length == 0;
+    public bool IsNull => _stems.Length == 0;
 
     private static IEnumerable<string> Words(string text)
     {
@@ -1258,7 +1259,7 @@ internal sealed class SearchFilter
                     i++;
                 }
 
-                yield return text[j..i].ToLowerInvariant();
+                yield return text[j..i];
             }
             else
             {
@@ -1267,16 +1268,72 @@ internal sealed class SearchFilter
         }
     }
 
-    public bool Passes(string? value) =>
-        IsNull || (value is not null && Words(value).Any(w => _words.Any(f => w.StartsWith(Stem(f), StringComparison.Ordinal))));
+    public bool Passes(string? value)
+    {
+        if (IsNull)
+        {
+            return true;
+        }
+
+        if (value is null)
+        {
+            return false;
+        }
+
+        var i = 0;
+        while (i < value.Length)
+        {
+            if (!char.IsLetterOrDigit(value[i]))
+            {
+                i++;
+                continue;
+            }
+
+            var j = i;
+            while (i < value.Length && char.IsLetterOrDigit(value[i]))
+            {
+                i++;
+            }
+
+            var word = value.AsSpan(j, i - j);
+            foreach (var stem in _stems)
+            {
+                if (word.StartsWith(stem, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
 
     public bool PassesDesignations(Designations designations) =>
         IsNull || designations.List.Any(d => Passes(d.Value));
 
+    /// <summary>Whether the display or a designation of a code system concept passes (what <see cref="Designations.AddFromConcept"/> collects).</summary>
+    public bool PassesNode(ConceptNode node)
+    {
+        if (IsNull || Passes(node.Display))
+        {
+            return true;
+        }
+
+        foreach (var d in node.Designations)
+        {
+            if (Passes(d.Value))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>A light stem of a filter word (plural and common suffixes), so "fevers" finds "fever".</summary>
     private static string Stem(string word)
     {
-        foreach (var suffix in new[] { "ing", "ies", "es", "s", "ed" })
+        foreach (var suffix in Suffixes)
         {
             if (word.Length > suffix.Length + 2 && word.EndsWith(suffix, StringComparison.Ordinal))
             {
@@ -1286,4 +1343,6 @@ internal sealed class SearchFilter
 
         return word;
     }
+
+    private static readonly string[] Suffixes = ["ing", "ies", "es", "s", "ed"];
 }

@@ -33,8 +33,33 @@ internal sealed class LocalTerminologyBackend(TerminologyEngine engine, Terminol
         return Execute(operation, parameters, context);
     }
 
+    private readonly ValidateCodeResultCache? _validateCodeCache = engine.Options.ValidateCodeCacheSize > 0 ? new(engine.Options.ValidateCodeCacheSize) : null;
+
     /// <summary>Runs an operation synchronously (the engine does no I/O once content is loaded).</summary>
     public Resource Execute(TerminologyOperation operation, Parameters parameters, TerminologyCallContext context)
+    {
+        if (_validateCodeCache is not null && operation is TerminologyOperation.ValidateCode or TerminologyOperation.CodeSystemValidateCode
+            && ValidateCodeResultCache.KeyOf(operation, parameters, context) is { } key)
+        {
+            var generation = resources.Generation;
+            if (_validateCodeCache.Get(key, generation) is { } remembered)
+            {
+                return remembered;
+            }
+
+            var result = ExecuteUncached(operation, parameters, context);
+            if (result is Parameters answer)
+            {
+                _validateCodeCache.Set(key, generation, answer);
+            }
+
+            return result;
+        }
+
+        return ExecuteUncached(operation, parameters, context);
+    }
+
+    private Resource ExecuteUncached(TerminologyOperation operation, Parameters parameters, TerminologyCallContext context)
     {
         try
         {
