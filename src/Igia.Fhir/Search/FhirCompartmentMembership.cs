@@ -133,7 +133,31 @@ public sealed class FhirCompartmentMembership
         }
 
         return CanBeInCompartment(compartmentType, stored.ResourceType)
-            && IsInCompartment(Serialization.FhirFormats.ParseStored(stored.Json), compartmentType, compartmentId);
+            && IsJsonInCompartment(stored.Json, stored.ResourceType, compartmentType, compartmentId);
+    }
+
+    /// <summary>
+    /// True when the resource in a response body is in the compartment. A body still held as stored JSON is parsed for the check
+    /// only, so the response keeps being sent as stored (the read fast path). False when the response has no resource body.
+    /// </summary>
+    /// <param name="response">A response on its way back through the pipeline.</param>
+    /// <param name="compartmentType">The compartment type, e.g. <c>Patient</c>.</param>
+    /// <param name="compartmentId">The id of the compartment's focal resource.</param>
+    public bool IsInCompartment(Pipeline.FhirResponse response, string compartmentType, string compartmentId)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if (response.UnparsedJson is { } json)
+        {
+            if (response.ResourceType == compartmentType)
+            {
+                return response.Id == compartmentId;
+            }
+
+            return response.ResourceType is { } type && CanBeInCompartment(compartmentType, type)
+                && IsJsonInCompartment(json, type, compartmentType, compartmentId);
+        }
+
+        return response.Resource is { } resource and not Hl7.Fhir.Model.OperationOutcome && IsInCompartment(resource, compartmentType, compartmentId);
     }
 
     private Link[]? BuildLinks(string compartmentType, string resourceType)
@@ -166,10 +190,118 @@ public sealed class FhirCompartmentMembership
                 }
             }
 
-            links.Add(new Link(fast, slow));
+            links.Add(new Link(fast, slow, JsonPaths(mine, resourceType, compartmentType)));
         }
 
         return [.. links];
+    }
+
+    /// <summary>
+    /// <c>Type.a.b | Type.c.where(resolve() is Patient)</c> as member paths (<c>[a,b]</c>, <c>[c]</c>); a <c>where(resolve() is X)</c>
+    /// can be dropped because the reference found is checked to name the compartment type anyway (a part whose X is another type
+    /// links nothing). Null when any part is more than that.
+    /// </summary>
+    private static string[][]? JsonPaths(string expression, string resourceType, string compartmentType)
+    {
+        var paths = new List<string[]>();
+        foreach (var raw in expression.Split(" | ", StringSplitOptions.TrimEntries))
+        {
+            var part = raw;
+            const string where = ".where(resolve() is ";
+            var w = part.IndexOf(where, StringComparison.Ordinal);
+            if (w >= 0)
+            {
+                if (!part.EndsWith(')') || part[(w + where.Length)..^1] is not { } target || part.IndexOf('(', w + where.Length) >= 0)
+                {
+                    return null;
+                }
+
+                if (target != compartmentType)
+                {
+                    continue;
+                }
+
+                part = part[..w];
+            }
+
+            var segments = part.Split('.');
+            if (segments.Length < 2 || segments[0] != resourceType || !segments.Skip(1).All(x => x.Length > 0 && x.All(char.IsAsciiLetter)))
+            {
+                return null;
+            }
+
+            paths.Add(segments[1..]);
+        }
+
+        return [.. paths];
+    }
+
+    /// <summary>Follows the member paths in stored JSON and checks each <c>reference</c> found.</summary>
+    private static bool JsonLinks(System.Text.Json.JsonElement root, Link[] links, string compartmentType, string compartmentId)
+    {
+        var current = new List<System.Text.Json.JsonElement>(4);
+        var next = new List<System.Text.Json.JsonElement>(4);
+        foreach (var link in links)
+        {
+            foreach (var path in link.JsonPaths!)
+            {
+                current.Clear();
+                current.Add(root);
+                foreach (var name in path)
+                {
+                    next.Clear();
+                    foreach (var element in current)
+                    {
+                        if (element.ValueKind == System.Text.Json.JsonValueKind.Object && element.TryGetProperty(name, out var child))
+                        {
+                            if (child.ValueKind == System.Text.Json.JsonValueKind.Array)
+                            {
+                                foreach (var item in child.EnumerateArray())
+                                {
+                                    next.Add(item);
+                                }
+                            }
+                            else
+                            {
+                                next.Add(child);
+                            }
+                        }
+                    }
+
+                    (current, next) = (next, current);
+                }
+
+                foreach (var element in current)
+                {
+                    if (element.ValueKind == System.Text.Json.JsonValueKind.Object && element.TryGetProperty("reference", out var reference)
+                        && reference.ValueKind == System.Text.Json.JsonValueKind.String && reference.GetString() is { Length: > 0 } r
+                        && SearchIndexer.ParseReference(r) is { Type: { } t, Id: { } id } && t == compartmentType && id == compartmentId)
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Checks stored JSON: by its member paths when every link has them, otherwise by parsing it.</summary>
+    private bool IsJsonInCompartment(string json, string resourceType, string compartmentType, string compartmentId)
+    {
+        var links = _links.GetOrAdd((compartmentType, resourceType), key => BuildLinks(key.Compartment, key.Type));
+        if (links is null)
+        {
+            return false;
+        }
+
+        if (links.All(l => l.JsonPaths is not null))
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(json);
+            return JsonLinks(document.RootElement, links, compartmentType, compartmentId);
+        }
+
+        return IsInCompartment(Serialization.FhirFormats.ParseStored(json), compartmentType, compartmentId);
     }
 
     private static PocoNode? Resolve(string reference) =>
@@ -183,5 +315,8 @@ public sealed class FhirCompartmentMembership
         return new FhirPathCompiler(symbols);
     }
 
-    private sealed record Link(PathEvaluator? Fast, CompiledExpression? Slow);
+    /// <param name="Fast">The POCO path evaluator, when the expression is simple enough.</param>
+    /// <param name="Slow">Firely's compiled FHIRPath otherwise.</param>
+    /// <param name="JsonPaths">The expression as member paths below the resource (alternatives), for checking stored JSON without parsing it; null when it is not that simple.</param>
+    private sealed record Link(PathEvaluator? Fast, CompiledExpression? Slow, string[][]? JsonPaths);
 }

@@ -41,6 +41,13 @@ public sealed class SmartResourceServerOptions
     /// </summary>
     public TimeSpan KeyRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long a JWT that passed validation is remembered (by a hash of the token, never beyond its <c>exp</c>), so that an app's
+    /// next requests with the same token skip the signature check. A key the issuer withdraws stops working for tokens already
+    /// seen within this time at the latest. Default 1 minute; zero turns the cache off.
+    /// </summary>
+    public TimeSpan ValidatedTokenCacheDuration { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Signature algorithms accepted. Default RS256, RS384, RS512, ES256, ES384, ES512, PS256, PS384 (never <c>none</c> or HMAC).</summary>
     public ISet<string> ValidAlgorithms { get; } = new HashSet<string>(StringComparer.Ordinal)
     {

@@ -57,7 +57,7 @@ public static class SmartResourceServerServiceCollectionExtensions
             .AddScheme<AuthenticationSchemeOptions, SmartIntrospectionHandler>(SmartResourceServerDefaults.IntrospectionScheme, _ => { });
         services.PostConfigure<AuthenticationOptions>(o => o.DefaultScheme ??= SmartResourceServerDefaults.AuthenticationScheme);
         services.AddOptions<JwtBearerOptions>(SmartResourceServerDefaults.JwtScheme)
-            .Configure<IOptions<SmartResourceServerOptions>, IHttpClientFactory>((jwt, smart, factory) => ConfigureJwt(jwt, smart.Value, factory));
+            .Configure<IOptions<SmartResourceServerOptions>, IHttpClientFactory, TimeProvider>((jwt, smart, factory, time) => ConfigureJwt(jwt, smart.Value, factory, time));
 
         services.AddCors();
         services.AddOptions<CorsOptions>().Configure<IOptions<SmartResourceServerOptions>>((cors, smart) => cors.AddPolicy(SmartResourceServerDefaults.CorsPolicy, policy =>
@@ -79,7 +79,7 @@ public static class SmartResourceServerServiceCollectionExtensions
         return new IgiaSmartResourceServerBuilder(services);
     }
 
-    private static void ConfigureJwt(JwtBearerOptions jwt, SmartResourceServerOptions smart, IHttpClientFactory factory)
+    private static void ConfigureJwt(JwtBearerOptions jwt, SmartResourceServerOptions smart, IHttpClientFactory factory, TimeProvider time)
     {
         if (smart.Authority is null || smart.Audience is null)
         {
@@ -96,6 +96,14 @@ public static class SmartResourceServerServiceCollectionExtensions
         jwt.RefreshOnIssuerKeyNotFound = true;
         jwt.AutomaticRefreshInterval = smart.MetadataRefreshInterval;
         jwt.RefreshInterval = smart.KeyRefreshInterval < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : smart.KeyRefreshInterval;
+        jwt.ConfigurationManager = new SmartKeyManager(jwt.MetadataAddress, jwt.Backchannel, jwt.RequireHttpsMetadata, jwt.AutomaticRefreshInterval, jwt.RefreshInterval, time);
+        var cache = new SmartValidatedTokenCache(smart.ValidatedTokenCacheDuration, time);
+        jwt.Events = new JwtBearerEvents
+        {
+            OnMessageReceived = cache.OnMessageReceivedAsync,
+            OnTokenValidated = cache.OnTokenValidatedAsync,
+            OnAuthenticationFailed = SmartKeyManager.RetryWithFreshKeysAsync,
+        };
         jwt.SaveToken = false;
         jwt.IncludeErrorDetails = false;
         jwt.TokenValidationParameters = new TokenValidationParameters

@@ -56,6 +56,9 @@ public sealed class ProtectedFhirHost : IAsyncDisposable
         {
             builder.Logging.AddProvider(logs);
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
+
+            // ASP.NET's request log writes full URLs (a token wrongly sent in a query string with them): keep it at Warning, as docs/smart-server.md says.
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         }
 
         builder.Services.AddIgiaFhirServer().UseSqlite(Path.Combine(dataFolder, "fhir.db"))

@@ -116,12 +116,30 @@ internal sealed partial class SmartAuthorizationFilter(
     {
         var type = interaction.ResourceType!;
         var grant = await RequireAsync(interaction, access, type, 'r');
-        if (grant.Reach == GrantReach.Compartment)
+        var confined = grant.Reach == GrantReach.Compartment && FhirCompartmentMembership.CanBeInCompartment(Patient, type);
+        if (confined && type == Patient && interaction.Id != access.Patient)
         {
-            await RequireInCompartmentAsync(interaction, access, type, interaction.Id!, interaction.Kind == FhirInteractionKind.VRead ? interaction.VersionId : null);
+            return NotFound(type, interaction.Id!);
         }
 
         var response = await next(interaction);
+        if (confined && type != Patient)
+        {
+            if (response.IsSuccess && response.StatusCode != HttpStatusCode.NotModified)
+            {
+                // The body is checked as it goes back (parsed for the check only; the stored JSON is still what is sent).
+                if (!compartments.IsInCompartment(response, Patient, access.Patient!))
+                {
+                    return NotFound(type, interaction.Id!);
+                }
+            }
+            else if (response.StatusCode is HttpStatusCode.NotModified or HttpStatusCode.Gone)
+            {
+                // No body to judge (304 to a conditional read, 410 for a deletion): judge the stored resource instead.
+                await RequireInCompartmentAsync(interaction, access, type, interaction.Id!, interaction.Kind == FhirInteractionKind.VRead ? interaction.VersionId : null);
+            }
+        }
+
         if (!response.IsSuccess || response.StatusCode == HttpStatusCode.NotModified)
         {
             return response;

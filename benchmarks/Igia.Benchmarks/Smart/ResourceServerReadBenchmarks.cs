@@ -1,0 +1,211 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Igia.Benchmarks.Smart;
+
+/// <summary>
+/// FHIR read throughput over real HTTP (Kestrel on 127.0.0.1, HttpClient with 8 concurrent callers) with the SMART resource
+/// server on (a signed RS256 JWT validated against the issuer's JWKS on every request, <c>patient/*.read</c> scope
+/// enforcement with the patient-compartment check) against the same server without it (baseline), in one run. Two reads:
+/// the token's own Patient (decided from the id alone) and one of the patient's Observations (its compartment membership is
+/// evaluated). Each invocation is 64 requests; compare the Ratio column (on / off; throughput ratio = 1 / Ratio).
+/// Run: <c>dotnet run -c Release --project benchmarks/Igia.Benchmarks --artifacts-path /tmp/art-x -- --filter '*ResourceServerRead*'</c>.
+/// </summary>
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
+public class ResourceServerReadBenchmarks
+{
+    private const int Callers = 8;
+    private const int PerCaller = 8;
+
+    private WebApplication _issuer = null!;
+    private WebApplication _open = null!;
+    private WebApplication _smart = null!;
+    private HttpClient _http = null!;
+    private string _openBase = "";
+    private string _smartBase = "";
+    private string _token = "";
+    private string _dataFolder = "";
+
+    [GlobalSetup]
+    public void Setup() => SetupAsync().GetAwaiter().GetResult();
+
+    private async Task SetupAsync()
+    {
+        _dataFolder = Path.Combine(Path.GetTempPath(), "igia-bench-smart-rs-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_dataFolder);
+        var key = new RsaSecurityKey(RSA.Create(2048)) { KeyId = "bench-key" };
+        var issuerUrl = $"http://127.0.0.1:{FreePort()}";
+        _issuer = StartIssuer(issuerUrl, key);
+        await _issuer.StartAsync();
+
+        _openBase = $"http://127.0.0.1:{FreePort()}/fhir";
+        _smartBase = $"http://127.0.0.1:{FreePort()}/fhir";
+        _open = Fhir(_openBase, "open.db", null);
+        _smart = Fhir(_smartBase, "smart.db", issuerUrl);
+        await _open.StartAsync();
+        await _smart.StartAsync();
+        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Callers }) { Timeout = TimeSpan.FromSeconds(60) };
+
+        var handler = new JsonWebTokenHandler();
+        string Token(string audience, string scope, string? patient) => handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = issuerUrl,
+            Audience = audience,
+            Claims = patient is null ? new Dictionary<string, object> { ["scope"] = scope } : new Dictionary<string, object> { ["scope"] = scope, ["patient"] = patient },
+            Expires = DateTime.UtcNow.AddHours(2),
+            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.RsaSha256),
+        });
+        var seed = Token(_smartBase, "system/*.cruds", null);
+        _token = Token(_smartBase, "launch/patient patient/*.read", "bench-a");
+        foreach (var (b, t) in new[] { (_openBase, (string?)null), (_smartBase, seed) })
+        {
+            await Put(b, t, "Patient/bench-a", """{"resourceType":"Patient","id":"bench-a","name":[{"family":"Bench"}]}""");
+            await Put(b, t, "Patient/bench-b", """{"resourceType":"Patient","id":"bench-b","name":[{"family":"Other"}]}""");
+            for (var i = 0; i < 20; i++)
+            {
+                var who = i % 2 == 0 ? "bench-a" : "bench-b";
+                await Put(b, t, $"Observation/o{i}", $$$"""{"resourceType":"Observation","id":"o{{{i}}}","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/{{{who}}}"},"performer":[{"reference":"Practitioner/p1"}],"valueQuantity":{"value":{{{60 + i}}},"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}}""");
+            }
+        }
+
+        // Both servers answer the same reads before measuring (and the SMART one has its keys).
+        await RunAsync(_openBase, "Observation/o2", null);
+        await RunAsync(_smartBase, "Observation/o2", _token);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _http.Dispose();
+        foreach (var app in new[] { _smart, _open, _issuer })
+        {
+            app.StopAsync().GetAwaiter().GetResult();
+            ((IAsyncDisposable)app).DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        try
+        {
+            Directory.Delete(_dataFolder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // SQLite may hold the files for a moment.
+        }
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Callers * PerCaller), BenchmarkCategory("Read own Patient")]
+    public Task PatientOpen() => RunAsync(_openBase, "Patient/bench-a", null);
+
+    [Benchmark(OperationsPerInvoke = Callers * PerCaller), BenchmarkCategory("Read own Patient")]
+    public Task PatientSmart() => RunAsync(_smartBase, "Patient/bench-a", _token);
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Callers * PerCaller), BenchmarkCategory("Read own Observation")]
+    public Task ObservationOpen() => RunAsync(_openBase, "Observation/o2", null);
+
+    [Benchmark(OperationsPerInvoke = Callers * PerCaller), BenchmarkCategory("Read own Observation")]
+    public Task ObservationSmart() => RunAsync(_smartBase, "Observation/o2", _token);
+
+    private Task RunAsync(string baseUrl, string path, string? token) => RunAsync(baseUrl, path, token, PerCaller);
+
+    /// <summary>The on/off pairs the interleaved run measures: (label, open base, smart base, path, token).</summary>
+    internal IEnumerable<(string Label, Func<int, Task> Open, Func<int, Task> Smart)> Pairs() =>
+    [
+        ("Read own Patient", n => RunAsync(_openBase, "Patient/bench-a", null, n), n => RunAsync(_smartBase, "Patient/bench-a", _token, n)),
+        ("Read own Observation", n => RunAsync(_openBase, "Observation/o2", null, n), n => RunAsync(_smartBase, "Observation/o2", _token, n)),
+        ("Search own Observations", n => RunAsync(_openBase, "Observation?patient=bench-a&_count=5", null, n), n => RunAsync(_smartBase, "Observation?patient=bench-a&_count=5", _token, n)),
+    ];
+
+    /// <summary>8 concurrent callers, <paramref name="perCaller"/> sequential requests each.</summary>
+    internal Task RunAsync(string baseUrl, string path, string? token, int perCaller) =>
+        Task.WhenAll(Enumerable.Range(0, Callers).Select(async _ =>
+        {
+            for (var i = 0; i < perCaller; i++)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"{baseUrl}/{path}");
+                if (token is not null)
+                {
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                }
+
+                using var response = await _http.SendAsync(request);
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new InvalidOperationException($"{path}: {(int)response.StatusCode}");
+                }
+
+                await response.Content.CopyToAsync(Stream.Null);
+            }
+        }));
+
+    private async Task Put(string baseUrl, string? token, string path, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"{baseUrl}/{path}") { Content = new StringContent(body, Encoding.UTF8, "application/fhir+json") };
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        using var http = new HttpClient();
+        using var response = await http.SendAsync(request);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"Seeding {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    private WebApplication Fhir(string baseUrl, string file, string? issuer)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(baseUrl[..baseUrl.LastIndexOf('/')]);
+        builder.Logging.ClearProviders();
+        builder.Services.AddIgiaFhirServer().UseSqlite(Path.Combine(_dataFolder, file));
+        if (issuer is not null)
+        {
+            builder.Services.AddIgiaSmartResourceServer(o =>
+            {
+                o.Authority = new Uri(issuer);
+                o.Audience = baseUrl;
+            });
+        }
+
+        var app = builder.Build();
+        if (issuer is not null)
+        {
+            app.UseAuthentication();
+        }
+
+        app.MapIgiaFhir("/fhir");
+        return app;
+    }
+
+    private static WebApplication StartIssuer(string url, RsaSecurityKey key)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(url);
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.MapGet("/.well-known/openid-configuration", () => Results.Text(new JsonObject { ["issuer"] = url, ["jwks_uri"] = url + "/jwks" }.ToJsonString(), "application/json"));
+        var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(key);
+        app.MapGet("/jwks", () => Results.Text(new JsonObject { ["keys"] = new JsonArray(new JsonObject { ["kty"] = "RSA", ["kid"] = jwk.Kid, ["use"] = "sig", ["alg"] = "RS256", ["n"] = jwk.N, ["e"] = jwk.E }) }.ToJsonString(), "application/json"));
+        return app;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
