@@ -17,7 +17,14 @@ namespace Igia.Fhir.Search;
 /// <param name="Strict">True under <c>Prefer: handling=strict</c>: unknown or unsupported parameters are errors (400).</param>
 /// <param name="CompartmentType">The compartment type of a compartment search.</param>
 /// <param name="CompartmentId">The compartment id of a compartment search.</param>
-internal sealed record SearchRequest(string? ResourceType, IReadOnlyList<KeyValuePair<string, string>> Parameters, string BaseUrl, bool Strict, string? CompartmentType = null, string? CompartmentId = null);
+internal sealed record SearchRequest(string? ResourceType, IReadOnlyList<KeyValuePair<string, string>> Parameters, string BaseUrl, bool Strict, string? CompartmentType = null, string? CompartmentId = null)
+{
+    /// <summary>
+    /// The expansions of the value sets named by <c>:in</c>/<c>:not-in</c> parameters (null entry: unknown value set);
+    /// null when no <see cref="IFhirValueSetMembership"/> is registered.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyCollection<FhirSearchCode>?>? ValueSets { get; init; }
+}
 
 /// <summary>Extracts index rows at write time and runs searches into searchset Bundles.</summary>
 internal sealed class FhirSearchService
@@ -26,10 +33,12 @@ internal sealed class FhirSearchService
     private readonly SearchRequestParser _parser;
     private readonly FhirServerOptions _options;
     private readonly TimeProvider _time;
+    private readonly IFhirValueSetMembership? _valueSets;
 
     /// <summary>Creates the service.</summary>
-    public FhirSearchService(SearchParameterRegistry registry, IOptions<FhirServerOptions> options, TimeProvider time)
+    public FhirSearchService(SearchParameterRegistry registry, IOptions<FhirServerOptions> options, TimeProvider time, IEnumerable<IFhirValueSetMembership>? valueSets = null)
     {
+        _valueSets = valueSets?.FirstOrDefault();
         _options = options.Value;
         _time = time;
         _indexer = new SearchIndexer(registry);
@@ -42,16 +51,48 @@ internal sealed class FhirSearchService
     /// <summary>Runs a search and builds the searchset Bundle (matches, includes, links, total, warnings).</summary>
     public async Task<Bundle> SearchAsync(IFhirStoreSession session, SearchRequest request, CancellationToken cancellationToken)
     {
+        request = await WithValueSetsAsync(request, cancellationToken);
         var parsed = _parser.Parse(request);
         return parsed.GetPages is not null
             ? await NextPageAsync(session, request, parsed, cancellationToken)
             : await FirstPageAsync(session, request, parsed, cancellationToken);
     }
 
+    /// <summary>Expands, through the registered <see cref="IFhirValueSetMembership"/>, the value sets that <c>:in</c>/<c>:not-in</c> parameters name.</summary>
+    private async Task<SearchRequest> WithValueSetsAsync(SearchRequest request, CancellationToken cancellationToken)
+    {
+        if (_valueSets is null)
+        {
+            return request;
+        }
+
+        Dictionary<string, IReadOnlyCollection<FhirSearchCode>?>? expansions = null;
+        foreach (var (name, value) in request.Parameters)
+        {
+            if (!name.EndsWith(":in", StringComparison.Ordinal) && !name.EndsWith(":not-in", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            foreach (var valueSet in SearchEscaping.Split(value, ','))
+            {
+                var url = SearchEscaping.Unescape(valueSet);
+                expansions ??= new Dictionary<string, IReadOnlyCollection<FhirSearchCode>?>(StringComparer.Ordinal);
+                if (url.Length > 0 && !expansions.ContainsKey(url))
+                {
+                    expansions[url] = await _valueSets.ExpandAsync(url, cancellationToken);
+                }
+            }
+        }
+
+        return request with { ValueSets = expansions ?? new Dictionary<string, IReadOnlyCollection<FhirSearchCode>?>() };
+    }
+
     /// <summary>Finds the current resources of <paramref name="resourceType"/> matching criteria, for conditional interactions (at most <paramref name="max"/>).</summary>
     public async Task<IReadOnlyList<StoredResource>> FindAsync(IFhirStoreSession session, string resourceType, IReadOnlyList<KeyValuePair<string, string>> criteria, int max, CancellationToken cancellationToken)
     {
-        var parsed = _parser.Parse(new SearchRequest(resourceType, criteria, _options.BaseUrl?.ToString().TrimEnd('/') ?? "", Strict: true), criteriaOnly: true);
+        var request = await WithValueSetsAsync(new SearchRequest(resourceType, criteria, _options.BaseUrl?.ToString().TrimEnd('/') ?? "", Strict: true), cancellationToken);
+        var parsed = _parser.Parse(request, criteriaOnly: true);
         var result = await session.SearchAsync(new SearchQuery
         {
             ResourceTypes = [resourceType],

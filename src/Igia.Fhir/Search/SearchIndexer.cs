@@ -283,6 +283,9 @@ internal sealed partial class SearchIndexer(SearchParameterRegistry registry)
         }
     }
 
+    /// <summary>Suffix of the parameter code of the <c>:of-type</c> index rows of an identifier parameter.</summary>
+    internal const string OfTypeSuffix = ":of-type";
+
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     private static void AddToken(string code, object? value, List<SearchIndexEntry> entries)
@@ -308,6 +311,19 @@ internal sealed partial class SearchIndexer(SearchParameterRegistry registry)
                 if (identifier.Value is not null || identifier.System is not null)
                 {
                     entries.Add(new TokenIndexEntry(code, NullIfEmpty(identifier.System), NullIfEmpty(identifier.Value), NormalizedOrNull(identifier.Type?.Text)));
+                }
+
+                // :of-type (system|code|value of Identifier.type.coding and Identifier.value): one row per type coding,
+                // its code and the identifier's value joined by '|' so that the three parts are one index lookup.
+                if (!string.IsNullOrEmpty(identifier.Value) && identifier.Type is { } identifierType)
+                {
+                    foreach (var typeCoding in identifierType.Coding)
+                    {
+                        if (!string.IsNullOrEmpty(typeCoding.System) && !string.IsNullOrEmpty(typeCoding.Code))
+                        {
+                            entries.Add(new TokenIndexEntry(code + OfTypeSuffix, typeCoding.System, typeCoding.Code + "|" + identifier.Value, null));
+                        }
+                    }
                 }
 
                 break;

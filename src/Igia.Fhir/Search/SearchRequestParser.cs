@@ -77,7 +77,7 @@ internal sealed partial class SearchRequestParser(SearchParameterRegistry regist
     {
         var strict = request.Strict || criteriaOnly;
         var parsed = new ParsedSearch { Count = options.DefaultPageSize };
-        var context = new ParseContext(parsed, strict, request.BaseUrl);
+        var context = new ParseContext(parsed, strict, request.BaseUrl, request.ValueSets);
 
         if (request.Parameters.Any(p => p.Key == "_getpages") && !criteriaOnly)
         {
@@ -755,13 +755,54 @@ internal sealed partial class SearchRequestParser(SearchParameterRegistry regist
                 return new NotCondition(AnyOf(values.Select(v => ParseTokenValue(info.Code, name, v))));
             case "text":
                 return AnyOf(values.Select(v => new TokenTextCondition(info.Code, SearchText.Normalize(SearchEscaping.Unescape(v)))));
+            case "in" or "not-in" when context.ValueSets is not null:
+                return ParseInValueSet(context, info, name, modifier!, values);
             case "in" or "not-in" or "above" or "below":
                 return Unsupported(context, name, $"the :{modifier} modifier needs terminology services, which search does not use");
             case "of-type":
-                return Unsupported(context, name, "the :of-type modifier is not supported");
+                return AnyOf(values.Select(v => ParseOfType(info.Code, name, v)));
             default:
                 return UnsupportedModifier(context, name, modifier);
         }
+    }
+
+    /// <summary>Most codes a value set may expand to for <c>:in</c>/<c>:not-in</c>: each becomes a condition of the query.</summary>
+    internal const int MaxValueSetCodes = 500;
+
+    /// <summary><c>code:in=[value set]</c> (any code of the expansion; commas OR value sets) and <c>:not-in</c> (none of them).</summary>
+    private static SearchCondition ParseInValueSet(ParseContext context, SearchParameterInfo info, string name, string modifier, List<string> values)
+    {
+        var codes = new List<SearchCondition>();
+        foreach (var value in values)
+        {
+            var url = SearchEscaping.Unescape(value);
+            if (!context.ValueSets!.TryGetValue(url, out var expansion) || expansion is null)
+            {
+                throw FhirException.BadRequest($"{name}: the value set '{Truncate(url)}' is not known to this server.");
+            }
+
+            codes.AddRange(expansion.Select(c => new TokenCondition(info.Code, c.System, c.Code, c.System is null ? TokenSystemMatch.Any : TokenSystemMatch.Equals)));
+            if (codes.Count > MaxValueSetCodes)
+            {
+                throw new FhirException(System.Net.HttpStatusCode.BadRequest, OperationOutcome.IssueType.TooCostly,
+                    $"{name}: the value set expands to more than {MaxValueSetCodes} codes, too many for :{modifier}.");
+            }
+        }
+
+        var any = AnyOf(codes);
+        return modifier == "in" ? any : new NotCondition(any);
+    }
+
+    /// <summary><c>identifier:of-type=[type system]|[type code]|[value]</c> (search.html#token): all three parts are required.</summary>
+    private static TokenCondition ParseOfType(string code, string name, string value)
+    {
+        var parts = SearchEscaping.Split(value, '|');
+        if (parts.Count != 3 || parts.Any(p => p.Length == 0))
+        {
+            throw FhirException.BadRequest($"{name}: :of-type takes [type system]|[type code]|[identifier value], all three present.");
+        }
+
+        return new TokenCondition(code + SearchIndexer.OfTypeSuffix, SearchEscaping.Unescape(parts[0]), SearchEscaping.Unescape(parts[1]) + "|" + SearchEscaping.Unescape(parts[2]), TokenSystemMatch.Equals);
     }
 
     private static TokenCondition ParseTokenValue(string code, string name, string value)
@@ -1129,5 +1170,5 @@ internal sealed partial class SearchRequestParser(SearchParameterRegistry regist
 
     internal static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
-    private sealed record ParseContext(ParsedSearch Parsed, bool Strict, string BaseUrl);
+    private sealed record ParseContext(ParsedSearch Parsed, bool Strict, string BaseUrl, IReadOnlyDictionary<string, IReadOnlyCollection<FhirSearchCode>?>? ValueSets = null);
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Igia.Fhir.Search;
 using Microsoft.Data.Sqlite;
 
@@ -5,7 +6,8 @@ namespace Igia.Fhir.Storage.Sqlite;
 
 /// <summary>
 /// The embedded store: one SQLite file in WAL mode. Readers run concurrently on pooled connections;
-/// writers are serialised in-process (SQLite allows one writer), each in one <c>BEGIN IMMEDIATE</c> transaction.
+/// writers are serialised in-process (SQLite allows one writer) on one connection, each session a savepoint of a
+/// <c>BEGIN IMMEDIATE</c> transaction shared by the writers that queue up meanwhile (group commit).
 /// </summary>
 internal sealed class SqliteFhirStore : IFhirStore, IFhirChangeFeed, IDisposable
 {
@@ -84,15 +86,15 @@ internal sealed class SqliteFhirStore : IFhirStore, IFhirChangeFeed, IDisposable
     {
         if (mode == FhirSessionMode.Write)
         {
-            await _writerGate.WaitAsync(cancellationToken);
+            return await OpenWriteSessionAsync(cancellationToken);
         }
 
         SqliteConnection? connection = null;
         try
         {
             connection = await OpenConnectionAsync(cancellationToken);
-            var tx = connection.BeginTransaction(deferred: mode == FhirSessionMode.Read);
-            return new SqliteFhirStoreSession(connection, tx, mode == FhirSessionMode.Write ? _writerGate : null);
+            var tx = connection.BeginTransaction(deferred: true);
+            return new SqliteFhirStoreSession(connection, tx, null);
         }
         catch
         {
@@ -101,12 +103,161 @@ internal sealed class SqliteFhirStore : IFhirStore, IFhirChangeFeed, IDisposable
                 await connection.DisposeAsync();
             }
 
-            if (mode == FhirSessionMode.Write)
+            throw;
+        }
+    }
+
+    // ---- group commit ---------------------------------------------------------------------------------------------
+    // Writers take turns (SQLite has one writer) on one long-lived connection. Each write session is a SAVEPOINT inside
+    // a shared BEGIN IMMEDIATE transaction, and the COMMIT is made by the session that ends when no other writer is
+    // waiting (or when MaxGroup sessions have joined): under concurrent writes, one COMMIT (the costly part of a small
+    // write: the WAL pages) serves many of them. A session's CommitAsync returns only once that COMMIT is done, so
+    // nothing is acknowledged before it is durable, and a session that fails rolls back to its savepoint alone.
+    // Hand-written: Microsoft.Data.Sqlite has no group commit.
+
+    /// <summary>Most write sessions that share one SQLite transaction.</summary>
+    internal const int MaxGroup = 32;
+
+    private SqliteConnection? _writer;
+    private SqliteTransaction? _group;
+    private TaskCompletionSource? _groupCommitted;
+    private int _groupMembers;
+    private bool _groupBroken;
+    private int _waitingWriters;
+
+    private async Task<IFhirStoreSession> OpenWriteSessionAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Interlocked.Increment(ref _waitingWriters);
+        try
+        {
+            // Not cancellable: a writer that ends its session leaves the group open when it sees others waiting, and
+            // relies on one of them to commit it; so every waiter must come through and end its turn.
+            await _writerGate.WaitAsync(CancellationToken.None);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waitingWriters);
+        }
+
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            _writer ??= await OpenConnectionAsync(CancellationToken.None);
+            if (_group is null)
             {
-                _writerGate.Release();
+                _group = _writer.BeginTransaction(deferred: false);
+                _groupCommitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _groupBroken = false;
             }
 
+            _group.Save(SavepointName);
+            return new SqliteFhirStoreSession(_writer, _group, this);
+        }
+        catch (Exception e)
+        {
+            // A savepoint that could not be set leaves the transaction in doubt; a cancelled turn does not.
+            _groupBroken |= _group is not null && e is not OperationCanceledException;
+            await EndTurnAsync();
             throw;
+        }
+    }
+
+    private const string SavepointName = "igia_write";
+
+    /// <summary>Ends a write session's turn: keeps (RELEASE) or drops (ROLLBACK TO) its savepoint; then commits the group or leaves it to the next writer.</summary>
+    internal async Task EndSessionAsync(bool keep)
+    {
+        Exception? failure = null;
+        try
+        {
+            if (keep)
+            {
+                _group!.Release(SavepointName);
+            }
+            else
+            {
+                _group!.Rollback(SavepointName);
+                _group.Release(SavepointName);
+            }
+        }
+        catch (SqliteException e)
+        {
+            // The failure took the whole transaction with it (e.g. SQLITE_FULL): the group cannot commit.
+            _groupBroken = true;
+            failure = keep ? e : null;
+        }
+
+        var committed = _groupCommitted!.Task;
+        await EndTurnAsync();
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        if (keep)
+        {
+            await committed;
+        }
+    }
+
+    private async Task EndTurnAsync()
+    {
+        try
+        {
+            if (_group is not null)
+            {
+                _groupMembers++;
+                if (_groupMembers >= MaxGroup || Volatile.Read(ref _waitingWriters) == 0 || _groupBroken)
+                {
+                    await FinishGroupAsync();
+                }
+            }
+        }
+        finally
+        {
+            _writerGate.Release();
+        }
+    }
+
+    private async Task FinishGroupAsync()
+    {
+        var group = _group!;
+        var committed = _groupCommitted!;
+        var broken = _groupBroken;
+        _group = null;
+        _groupCommitted = null;
+        _groupMembers = 0;
+        _groupBroken = false;
+        try
+        {
+            if (broken)
+            {
+                throw new InvalidOperationException("A write in the same store transaction failed in a way that aborted the transaction.");
+            }
+
+            await group.CommitAsync();
+            committed.SetResult();
+        }
+        catch (Exception e)
+        {
+            committed.SetException(e);
+            try
+            {
+                await group.RollbackAsync();
+            }
+            catch (Exception rollback) when (rollback is SqliteException or InvalidOperationException)
+            {
+                // Already rolled back by SQLite.
+            }
+
+            // Start the next group on a fresh connection.
+            await (_writer?.DisposeAsync() ?? ValueTask.CompletedTask);
+            _writer = null;
+        }
+        finally
+        {
+            await group.DisposeAsync();
         }
     }
 
@@ -114,22 +265,43 @@ internal sealed class SqliteFhirStore : IFhirStore, IFhirChangeFeed, IDisposable
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
+        var handle = connection.Handle;
+        if (handle is not null && Configured.TryGetValue(handle, out _))
+        {
+            // A pooled connection keeps its settings: running the pragmas on every open cost a large share of a read.
+            return connection;
+        }
+
         using var pragma = connection.CreateCommand();
         pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;";
         await pragma.ExecuteNonQueryAsync(cancellationToken);
+        if (handle is not null)
+        {
+            Configured.AddOrUpdate(handle, Marker);
+        }
+
         return connection;
     }
 
+    /// <summary>The native connections (pooled, so opened many times) whose per-connection pragmas have been set.</summary>
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
+
+    private static readonly object Marker = new();
+
     public void Dispose()
     {
+        _group?.Dispose();
+        _group = null;
         _writerGate.Dispose();
         SqliteSearchIndex.ReleasePrepared(DatabasePath);
+        _writer?.Dispose();
+        _writer = null;
         SqliteConnection.ClearAllPools();
     }
 }
 
 /// <summary>One SQLite transaction.</summary>
-internal sealed class SqliteFhirStoreSession(SqliteConnection connection, SqliteTransaction transaction, SemaphoreSlim? writerGate) : IFhirStoreSession
+internal sealed class SqliteFhirStoreSession(SqliteConnection connection, SqliteTransaction transaction, SqliteFhirStore? writeGroup) : IFhirStoreSession
 {
     private bool _done;
 
@@ -171,7 +343,7 @@ internal sealed class SqliteFhirStoreSession(SqliteConnection connection, Sqlite
 
     public async Task WriteAsync(ResourceWrite write, CancellationToken cancellationToken)
     {
-        if (writerGate is null)
+        if (writeGroup is null)
         {
             throw new InvalidOperationException("This store session was opened for reading.");
         }
@@ -309,11 +481,30 @@ internal sealed class SqliteFhirStoreSession(SqliteConnection connection, Sqlite
         }
 
         _done = true;
+        if (writeGroup is not null)
+        {
+            // Waits for the group's COMMIT (made by this session or a later one), whatever the token says: the write is in it.
+            await writeGroup.EndSessionAsync(keep: true);
+            return;
+        }
+
         await transaction.CommitAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (writeGroup is not null)
+        {
+            // The connection and transaction belong to the store's write group.
+            if (!_done)
+            {
+                _done = true;
+                await writeGroup.EndSessionAsync(keep: false);
+            }
+
+            return;
+        }
+
         try
         {
             if (!_done)
@@ -326,7 +517,6 @@ internal sealed class SqliteFhirStoreSession(SqliteConnection connection, Sqlite
         {
             await transaction.DisposeAsync();
             await connection.DisposeAsync();
-            writerGate?.Release();
         }
     }
 }
