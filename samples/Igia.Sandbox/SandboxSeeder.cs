@@ -56,6 +56,7 @@ internal sealed class SandboxSeeder(IFhirInteractionExecutor fhir, ILogger<Sandb
         {
             Kind = FhirInteractionKind.History,
             Parameters = [new("_count", "1")],
+            User = SandboxAuth.System("system/*.rs"),
             CancellationToken = cancellationToken,
         });
         if (!probe.IsSuccess)
@@ -75,6 +76,7 @@ internal sealed class SandboxSeeder(IFhirInteractionExecutor fhir, ILogger<Sandb
             Kind = FhirInteractionKind.Transaction,
             Resource = BuildSeedBundle(),
             Method = "POST",
+            User = SandboxAuth.System("system/*.cruds"),
             CancellationToken = cancellationToken,
         });
         if (response.IsSuccess)

@@ -42,7 +42,7 @@ public static class SmartAuthorizationServerEndpointRouteBuilderExtensions
     /// <param name="endpoints">The endpoint route builder.</param>
     /// <param name="fhirBasePath">The FHIR base path (default: the options' <see cref="SmartAuthorizationServerOptions.FhirBasePath"/>).</param>
     /// <returns>The endpoint's convention builder.</returns>
-    public static IEndpointConventionBuilder MapIgiaSmartConfiguration(this IEndpointRouteBuilder endpoints, string? fhirBasePath = null)
+    public static IEndpointConventionBuilder MapIgiaSmartAuthorizationServerDiscovery(this IEndpointRouteBuilder endpoints, string? fhirBasePath = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<SmartAuthorizationServerOptions>>().Value;
@@ -54,7 +54,7 @@ public static class SmartAuthorizationServerEndpointRouteBuilderExtensions
         });
     }
 
-    /// <summary>The SMART configuration document of this authorization server, as served by <see cref="MapIgiaSmartConfiguration"/>.</summary>
+    /// <summary>The SMART configuration document of this authorization server, as served by <see cref="MapIgiaSmartAuthorizationServerDiscovery"/>.</summary>
     /// <param name="http">The request (its origin makes the URLs absolute when no issuer is configured).</param>
     /// <param name="options">The options.</param>
     /// <returns>The JSON document.</returns>
@@ -76,14 +76,10 @@ public static class SmartAuthorizationServerEndpointRouteBuilderExtensions
             ["grant_types_supported"] = Array("authorization_code", "refresh_token", "client_credentials"),
             ["token_endpoint_auth_methods_supported"] = Array("client_secret_basic", "client_secret_post", "private_key_jwt"),
             ["token_endpoint_auth_signing_alg_values_supported"] = Array("RS384", "ES384"),
-            ["scopes_supported"] = Array("openid", "fhirUser", "profile", "launch", "launch/patient", "launch/encounter", "offline_access", "online_access",
-                "patient/*.rs", "user/*.rs", "system/*.rs", "patient/*.read", "user/*.read", "system/*.read"),
+            ["scopes_supported"] = Array([.. SmartAuthorizationServerDefaults.Scopes]),
             ["response_types_supported"] = Array("code"),
             ["code_challenge_methods_supported"] = Array("S256"),
-            ["capabilities"] = Array("launch-ehr", "launch-standalone", "authorize-post", "client-public", "client-confidential-symmetric",
-                "client-confidential-asymmetric", "sso-openid-connect", "context-passthrough-banner", "context-passthrough-style",
-                "context-ehr-patient", "context-ehr-encounter", "context-standalone-patient", "permission-offline", "permission-online",
-                "permission-patient", "permission-user", "permission-v1", "permission-v2"),
+            ["capabilities"] = Array([.. SmartAuthorizationServerDefaults.Capabilities]),
         };
     }
 }

@@ -101,6 +101,9 @@ public sealed class SmartAuthorizationServerOptions
     /// </summary>
     public System.Security.Claims.ClaimsPrincipal? PatientPickerPrincipal { get; set; }
 
+    /// <summary>A note shown under the login form (plain text, e.g. the demo credentials of a sandbox).</summary>
+    public string? LoginPageNote { get; set; }
+
     /// <summary>Registered clients (also bindable from configuration, e.g. <c>Igia:SmartAuthorization:Clients</c>).</summary>
     public IList<SmartClientRegistration> Clients { get; } = [];
 

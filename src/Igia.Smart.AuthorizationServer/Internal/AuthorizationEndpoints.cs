@@ -362,8 +362,9 @@ internal static class AuthorizationEndpoints
     private static string LoginForm(HttpContext http, string? returnUrl, string? error)
     {
         var e = HtmlEncoder.Default;
-        var users = http.RequestServices.GetRequiredService<IOptions<SmartAuthorizationServerOptions>>().Value.Users;
-        var hint = users.Count == 0 ? "" : "<p class=\"hint\">Demo users: " + string.Join(", ", users.Select(u => $"<code>{e.Encode(u.Username)}</code> ({e.Encode(u.DisplayName ?? u.FhirUser)})")) + "</p>";
+        var options = http.RequestServices.GetRequiredService<IOptions<SmartAuthorizationServerOptions>>().Value;
+        var users = options.Users;
+        var hint = (options.LoginPageNote is { Length: > 0 } note ? $"<p class=\"hint\">{e.Encode(note)}</p>" : "") + (users.Count == 0 ? "" : "<p class=\"hint\">Demo users: " + string.Join(", ", users.Select(u => $"<code>{e.Encode(u.Username)}</code> ({e.Encode(u.DisplayName ?? u.FhirUser)})")) + "</p>");
         return (error is null ? "" : $"<p class=\"error\" role=\"alert\">{e.Encode(error)}</p>")
             + CultureInvariant($"<form method=\"post\"><input type=\"hidden\" name=\"returnUrl\" value=\"{e.Encode(SmartAuthzDefaults.IsLocalUrl(returnUrl) ? returnUrl! : "/")}\">")
             + "<label>User <input name=\"username\" id=\"username\" autocomplete=\"username\" required></label>"

@@ -7,7 +7,7 @@ namespace Igia.Smart.AuthorizationServer.Internal;
 internal static class SmartAuthzDefaults
 {
     /// <summary>The cookie scheme of the login page.</summary>
-    public const string LoginScheme = "Igia.Smart.AuthorizationServer.Login";
+    public const string LoginScheme = SmartAuthorizationServerDefaults.LoginScheme;
 
     /// <summary>The authorization request parameter carrying a patient picker selection.</summary>
     public const string PickParameter = "igia_pick";

@@ -20,12 +20,16 @@ internal sealed class SandboxHost : IAsyncDisposable
     /// <summary>A client for the FHIR base (<c>http://127.0.0.1:port/fhir/</c>): use relative URLs such as <c>Patient?_count=5</c>.</summary>
     public HttpClient Http { get; }
 
-    /// <summary>Starts the sandbox on <paramref name="dataFolder"/>; returns once it answers (it seeds before it listens).</summary>
-    public static async Task<SandboxHost> StartAsync(string dataFolder)
+    /// <summary>
+    /// Starts the sandbox on <paramref name="dataFolder"/>; returns once it answers (it seeds before it listens).
+    /// <paramref name="noAuth"/> passes <c>--no-auth</c> (open FHIR API); otherwise the API wants SMART tokens.
+    /// </summary>
+    public static async Task<SandboxHost> StartAsync(string dataFolder, bool noAuth = true)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Igia.Sandbox.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: the test project should reference samples/Igia.Sandbox.");
-        var server = await ServerProcess.StartAsync(dll, dataFolder, "/fhir/metadata", TimeSpan.FromMinutes(2), "--data", dataFolder);
+        string[] args = noAuth ? ["--data", dataFolder, "--no-auth"] : ["--data", dataFolder];
+        var server = await ServerProcess.StartAsync(dll, dataFolder, "/fhir/metadata", TimeSpan.FromMinutes(2), args);
         return new SandboxHost(server);
     }
 
