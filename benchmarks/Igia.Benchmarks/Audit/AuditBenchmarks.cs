@@ -4,6 +4,7 @@ using BenchmarkDotNet.Attributes;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Igia.Audit;
+using Igia.Audit.Capture;
 using Igia.Audit.FileLog;
 using Igia.Audit.Internal;
 using Igia.Audit.Pipeline;
@@ -38,8 +39,11 @@ public class AuditReadThroughputBenchmarks
     private string _folder = "";
     private string[] _paths = [];
 
-    /// <summary>off: no audit; Guaranteed / Buffered: <see cref="AuditDurability"/>.</summary>
-    [Params("off", "Guaranteed", "Buffered")]
+    /// <summary>
+    /// off: no audit; Guaranteed / Buffered: <see cref="AuditDurability"/>; GuaranteedNoFsync: guaranteed with
+    /// <see cref="FileAuditLogOptions.FlushToDisk"/> off — not a setting to run with, it splits the cost into CPU and fsync wait.
+    /// </summary>
+    [Params("off", "Guaranteed", "Buffered", "GuaranteedNoFsync")]
     public string Audit { get; set; } = "off";
 
     [GlobalSetup]
@@ -55,8 +59,13 @@ public class AuditReadThroughputBenchmarks
         builder.Services.AddIgiaFhirServer().UseSqlite(Path.Combine(_folder, "fhir.db"));
         if (Audit != "off")
         {
-            builder.Services.AddIgiaAudit(o => o.Durability = Enum.Parse<AuditDurability>(Audit))
-                .WriteToFile(Path.Combine(_folder, "audit"), f => f.SigningKey = AuditSigningKey.Hmac("bench", new byte[32]));
+            var noFsync = Audit == "GuaranteedNoFsync";
+            builder.Services.AddIgiaAudit(o => o.Durability = noFsync ? AuditDurability.Guaranteed : Enum.Parse<AuditDurability>(Audit))
+                .WriteToFile(Path.Combine(_folder, "audit"), f =>
+                {
+                    f.SigningKey = AuditSigningKey.Hmac("bench", new byte[32]);
+                    f.FlushToDisk = !noFsync;
+                });
         }
 
         _app = builder.Build();
@@ -262,4 +271,70 @@ internal static class AuditBenchmarkData
             new AuditEvent.EntityComponent { What = new ResourceReference { Identifier = new Identifier { Value = Guid.NewGuid().ToString() } }, Type = new Coding("https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType", "XrequestId") },
         ],
     });
+}
+
+/// <summary>
+/// The CPU cost the audit adds to one FHIR read, without I/O: building the BALP PatientRead AuditEvent of an
+/// OAuth-authenticated read (caller from the token's claims and the connection, patient found in the stored JSON), then
+/// serialising it with the capture's writer, against the Firely serializer.
+/// <c>dotnet run -c Release --project benchmarks/Igia.Benchmarks -- --filter '*AuditCapture*'</c>
+/// </summary>
+[MemoryDiagnoser]
+public class AuditCaptureBenchmarks
+{
+    private AuditEventFactory _factory = null!;
+    private Igia.Fhir.Pipeline.FhirInteraction _interaction = null!;
+    private string _storedJson = "";
+    private AuditEvent _event = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _factory = new AuditEventFactory(Options.Create(new AuditOptions { SourceId = "ehr-fhir-01" }), TimeProvider.System);
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Connection.RemoteIpAddress = IPAddress.Parse("10.20.30.40");
+        http.Request.Headers["X-Request-Id"] = Guid.NewGuid().ToString();
+        var user = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+        [
+            new System.Security.Claims.Claim("sub", "3d2f0c8e-1b7a-4a51-9d39-5b6c1e2f7a90", null, "https://idp.example.org"),
+            new System.Security.Claims.Claim("iss", "https://idp.example.org"),
+            new System.Security.Claims.Claim("fhirUser", "Practitioner/dr-4711"),
+            new System.Security.Claims.Claim("client_id", "growth-chart-app"),
+            new System.Security.Claims.Claim("jti", "9f86d081884c7d65"),
+        ], "Bearer"));
+        _interaction = new Igia.Fhir.Pipeline.FhirInteraction
+        {
+            Kind = Igia.Fhir.Pipeline.FhirInteractionKind.Read,
+            ResourceType = "Observation",
+            Id = "o17",
+            User = user,
+            HttpContext = http,
+            BaseUrl = "https://ehr.example.org/fhir",
+            RelativeUrl = "Observation/o17",
+        };
+        var observation = SampleData.Observation(17, 0);
+        observation.Id = "o17";
+        observation.Subject = new ResourceReference("Patient/p17");
+        _storedJson = FhirJson.SerializeToString(observation);
+        _event = Build();
+    }
+
+    private AuditEvent Build()
+    {
+        var response = new Igia.Fhir.Pipeline.FhirResponse { ResourceType = "Observation", Id = "o17" };
+        response.SetStoredJson(_storedJson);
+        return _factory.ForInteraction(_interaction, 200, response, null)[0];
+    }
+
+    /// <summary>Building the event (caller, patient from the stored JSON, agents, entities).</summary>
+    [Benchmark]
+    public AuditEvent Capture() => Build();
+
+    /// <summary>The capture's JSON writer.</summary>
+    [Benchmark]
+    public byte[] Serialize() => AuditEventJson.Serialize(_event);
+
+    /// <summary>Firely's serializer, for comparison.</summary>
+    [Benchmark(Baseline = true)]
+    public byte[] SerializeFirely() => FhirJson.Serialize(_event);
 }
