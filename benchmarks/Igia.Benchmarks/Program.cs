@@ -3,9 +3,19 @@ using Igia.Benchmarks.Load;
 
 // Micro benchmarks:  dotnet run -c Release --project benchmarks/Igia.Benchmarks -- --filter '*'
 // Load run:          dotnet run -c Release --project benchmarks/Igia.Benchmarks -- load [--help]
-if (args.Length > 0 && args[0] == "load")
+// Client run:        dotnet run -c Release --project benchmarks/Igia.Benchmarks -- client [--rounds N] [--reads N] [--out FILE]
+// Terminology:       dotnet run -c Release --project benchmarks/Igia.Benchmarks -- terminology [...]
+// SMART resource server reads: dotnet run -c Release --project benchmarks/Igia.Benchmarks -- smart-rs [...]
+switch (args.Length > 0 ? args[0] : null)
 {
-    return await LoadRun.RunAsync(args[1..]);
+    case "load":
+        return await LoadRun.RunAsync(args[1..]);
+    case "client":
+        return await Igia.Benchmarks.Client.ClientRun.RunAsync(args[1..]);
+    case "terminology":
+        return await Igia.Benchmarks.Terminology.TerminologyRun.RunAsync(args[1..]);
+    case "smart-rs":
+        return await Igia.Benchmarks.Smart.ResourceServerReadRun.RunAsync(args[1..]);
 }
 
 // Run the benchmarks inside this (already built, Release) process rather than letting BenchmarkDotNet generate and

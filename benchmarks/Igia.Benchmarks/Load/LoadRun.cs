@@ -24,8 +24,10 @@ internal static class LoadRun
 
     private sealed record Scenario(string Name, string Description, Target Bare, Target Igia);
 
-    private sealed record Measured(string Scenario, string Target, int Round, WrkResult Wrk, double CpuMsTotal, double WallSeconds, int Gen0, int Gen1, int Gen2)
+    private sealed record Measured(string Scenario, string Target, int Round, WrkResult Wrk, double CpuMsTotal, double ClientCpuMsTotal, double WallSeconds, int Gen0, int Gen1, int Gen2)
     {
+        public double ClientCpuUsPerRequest => Wrk.Requests == 0 ? 0 : ClientCpuMsTotal * 1000 / Wrk.Requests;
+
         public double CpuUsPerRequest => Wrk.Requests == 0 ? 0 : CpuMsTotal * 1000 / Wrk.Requests;
 
         public double ServerCores => CpuMsTotal / 1000 / WallSeconds;
@@ -209,7 +211,7 @@ internal static class LoadRun
                         stopping.ThrowIfCancellationRequested();
                         var m = await MeasureAsync(host, name, target, round, o);
                         results.Add(m);
-                        Log($"[{name}] {target.Name,-4} round {round}: {m.Wrk.RequestsPerSecond,9:N0} req/s  p50 {m.Wrk.P50Us / 1000.0,6:F2} ms  p99 {m.Wrk.P99Us / 1000.0,7:F2} ms  cpu {m.CpuUsPerRequest,6:F0} µs/req  GCs {m.Gen0}/{m.Gen1}/{m.Gen2}  errors {m.Wrk.Errors}");
+                        Log($"[{name}] {target.Name,-4} round {round}: {m.Wrk.RequestsPerSecond,9:N0} req/s  p50 {m.Wrk.P50Us / 1000.0,6:F2} ms  p99 {m.Wrk.P99Us / 1000.0,7:F2} ms  cpu {m.CpuUsPerRequest,6:F0} µs/req (wrk {m.ClientCpuUsPerRequest,3:F0})  GCs {m.Gen0}/{m.Gen1}/{m.Gen2}  errors {m.Wrk.Errors}");
                     }
                 }
             }
@@ -243,14 +245,30 @@ internal static class LoadRun
     {
         using var self = Process.GetCurrentProcess();
         var cpu0 = self.TotalProcessorTime;
+        var child0 = ChildrenCpuMilliseconds();
         var (g0, g1, g2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var wall = Stopwatch.StartNew();
         var wrk = await Wrk.RunAsync(host.Address, target.Script, target.ScriptArgs, o.Threads, o.Connections, o.DurationSeconds);
         wall.Stop();
         self.Refresh();
         return new Measured(scenario, target.Name, round, wrk,
-            (self.TotalProcessorTime - cpu0).TotalMilliseconds, wall.Elapsed.TotalSeconds,
+            (self.TotalProcessorTime - cpu0).TotalMilliseconds, ChildrenCpuMilliseconds() - child0, wall.Elapsed.TotalSeconds,
             GC.CollectionCount(0) - g0, GC.CollectionCount(1) - g1, GC.CollectionCount(2) - g2);
+    }
+
+    /// <summary>CPU time of this process's finished, reaped children (the wrk runs), from /proc/self/stat (cutime + cstime).</summary>
+    private static double ChildrenCpuMilliseconds()
+    {
+        if (!File.Exists("/proc/self/stat"))
+        {
+            return double.NaN;
+        }
+
+        var stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // After "pid (comm) ", field 3 (state) is index 0; cutime and cstime are fields 16 and 17.
+        var ticks = long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
+        return ticks * 1000.0 / 100; // USER_HZ is 100 on Linux
     }
 
     private static async Task<CapturedResponse> CaptureAsync(HttpResponseMessage response)
@@ -337,14 +355,14 @@ internal static class LoadRun
         sb.AppendLine(inv, $"- Search: {searchCorrect} of {searchTotal} distinct URLs (e.g. `{searchSample}`) returned exactly the expected Observations; {searchEntriesAvg} matches on average");
         sb.AppendLine("- Bare: the same Kestrel app and routing, writing the bytes (status, FHIR headers, body) Igia gave for that URL; bare create reads the body and answers Igia's 201 for a create");
         sb.AppendLine();
-        sb.AppendLine("| Scenario | Target | Requests/s | p50 ms | p99 ms | Igia/bare req/s | Server CPU µs/req | Errors |");
-        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| Scenario | Target | Requests/s | p50 ms | p99 ms | Igia/bare req/s | Server CPU µs/req | wrk CPU µs/req | Errors |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var scenario in o.Scenarios)
         {
             var bare = Aggregate(results.Where(r => r.Scenario == scenario && r.Target == "bare").ToList());
             var igia = Aggregate(results.Where(r => r.Scenario == scenario && r.Target == "igia").ToList());
-            sb.AppendLine(inv, $"| {scenario} | bare | {bare.Rps:N0} | {bare.P50:F2} | {bare.P99:F2} | | {bare.Cpu:F0} | {bare.Errors} |");
-            sb.AppendLine(inv, $"| {scenario} | igia | {igia.Rps:N0} | {igia.P50:F2} | {igia.P99:F2} | **{igia.Rps / bare.Rps:F2}** | {igia.Cpu:F0} | {igia.Errors} |");
+            sb.AppendLine(inv, $"| {scenario} | bare | {bare.Rps:N0} | {bare.P50:F2} | {bare.P99:F2} | | {bare.Cpu:F0} | {bare.ClientCpu:F0} | {bare.Errors} |");
+            sb.AppendLine(inv, $"| {scenario} | igia | {igia.Rps:N0} | {igia.P50:F2} | {igia.P99:F2} | **{igia.Rps / bare.Rps:F2}** | {igia.Cpu:F0} | {igia.ClientCpu:F0} | {igia.Errors} |");
         }
 
         sb.AppendLine();
@@ -390,11 +408,11 @@ internal static class LoadRun
         sb.AppendLine();
         sb.AppendLine("<details><summary>Every measured run</summary>");
         sb.AppendLine();
-        sb.AppendLine("| Scenario | Target | Round | Requests | Requests/s | p50 ms | p90 ms | p99 ms | max ms | Server cores busy | CPU µs/req | GCs 0/1/2 | Errors |");
-        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+        sb.AppendLine("| Scenario | Target | Round | Requests | Requests/s | p50 ms | p90 ms | p99 ms | max ms | Server cores busy | Server CPU µs/req | wrk CPU µs/req | GCs 0/1/2 | Errors |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
         foreach (var r in results)
         {
-            sb.AppendLine(inv, $"| {r.Scenario} | {r.Target} | {r.Round} | {r.Wrk.Requests:N0} | {r.Wrk.RequestsPerSecond:N0} | {r.Wrk.P50Us / 1000.0:F2} | {r.Wrk.P90Us / 1000.0:F2} | {r.Wrk.P99Us / 1000.0:F2} | {r.Wrk.MaxUs / 1000.0:F1} | {r.ServerCores:F2} | {r.CpuUsPerRequest:F0} | {r.Gen0}/{r.Gen1}/{r.Gen2} | {r.Wrk.Errors} |");
+            sb.AppendLine(inv, $"| {r.Scenario} | {r.Target} | {r.Round} | {r.Wrk.Requests:N0} | {r.Wrk.RequestsPerSecond:N0} | {r.Wrk.P50Us / 1000.0:F2} | {r.Wrk.P90Us / 1000.0:F2} | {r.Wrk.P99Us / 1000.0:F2} | {r.Wrk.MaxUs / 1000.0:F1} | {r.ServerCores:F2} | {r.CpuUsPerRequest:F0} | {r.ClientCpuUsPerRequest:F0} | {r.Gen0}/{r.Gen1}/{r.Gen2} | {r.Wrk.Errors} |");
         }
 
         sb.AppendLine();
@@ -402,11 +420,11 @@ internal static class LoadRun
         return sb.ToString();
     }
 
-    private static (double Rps, double P50, double P99, double Cpu, long Errors) Aggregate(List<Measured> runs)
+    private static (double Rps, double P50, double P99, double Cpu, double ClientCpu, long Errors) Aggregate(List<Measured> runs)
     {
         if (runs.Count == 0)
         {
-            return (double.NaN, double.NaN, double.NaN, double.NaN, 0);
+            return (double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0);
         }
 
         // Throughput over all runs together; latency percentiles and per-request costs as the mean of the runs.
@@ -416,6 +434,7 @@ internal static class LoadRun
             runs.Average(r => r.Wrk.P50Us) / 1000.0,
             runs.Average(r => r.Wrk.P99Us) / 1000.0,
             runs.Sum(r => r.CpuMsTotal) * 1000 / requests,
+            runs.Sum(r => r.ClientCpuMsTotal) * 1000 / requests,
             runs.Sum(r => r.Wrk.Errors));
     }
 
