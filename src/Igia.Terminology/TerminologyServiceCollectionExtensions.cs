@@ -54,7 +54,8 @@ public static class IgiaTerminologyServiceCollectionExtensions
     /// <c>ValueSet/$batch-validate-code</c> (type and instance level, GET and POST), and <c>TerminologyCapabilities</c> at
     /// <c>/metadata?mode=terminology</c>; the CapabilityStatement declares the server a terminology server. The CodeSystems,
     /// ValueSets and ConceptMaps of the FHIR store are terminology content too: loaded at start-up, and followed as they are
-    /// created, updated and deleted. Needs <c>AddIgiaTerminology()</c>.
+    /// created, updated and deleted. FHIR search uses it for the token modifiers <c>:in</c> and <c>:not-in</c>. Needs
+    /// <c>AddIgiaTerminology()</c>.
     /// </summary>
     /// <param name="builder">The FHIR server builder.</param>
     public static IgiaFhirServerBuilder AddTerminologyOperations(this IgiaFhirServerBuilder builder)
@@ -69,6 +70,7 @@ public static class IgiaTerminologyServiceCollectionExtensions
             .AddFilter<TerminologyStoreSyncFilter>()
             .AddCapabilityContributor<TerminologyCapabilityContributor>();
         var services = builder.Services;
+        services.TryAddSingleton<Igia.Fhir.Search.IFhirValueSetMembership, TerminologyValueSetMembership>();
         services.TryAddSingleton<FhirStoreTerminology>();
         services.AddSingleton<ContentSource>(sp => new FhirStoreContentSource(
             sp.GetRequiredService<Igia.Fhir.Storage.IFhirStore>(), sp.GetRequiredService<FhirStoreTerminology>(), sp.GetService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>()));

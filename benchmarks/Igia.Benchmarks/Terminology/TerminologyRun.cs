@@ -20,7 +20,7 @@ namespace Igia.Benchmarks.Terminology;
 /// The terminology benchmarks of issue 7 in one run: first <see cref="TerminologyBenchmarks"/> (BenchmarkDotNet, in process:
 /// validate-code Igia vs Firely, expand with a text filter), then <c>$validate-code</c> over HTTP at 32 connections with wrk
 /// against a real Kestrel server, next to a FHIR read on the same server as the baseline.
-/// <code>dotnet run -c Release --project benchmarks/Igia.Benchmarks -- terminology [--seconds 10] [--connections 32] [--no-micro] [--short] [--filter GLOB]</code>
+/// <code>dotnet run -c Release --project benchmarks/Igia.Benchmarks -- terminology [--seconds 10] [--connections 32] [--no-micro] [--no-http] [--short] [--filter GLOB]</code>
 /// </summary>
 internal static class TerminologyRun
 {
@@ -39,6 +39,11 @@ internal static class TerminologyRun
             var filter = Array.IndexOf(args, "--filter") is var f and >= 0 && f + 1 < args.Length ? args[f + 1] : "*";
             BenchmarkSwitcher.FromTypes([typeof(TerminologyBenchmarks)]).Run(["--filter", filter], config);
             Console.WriteLine($"uptime: {Uptime()}");
+        }
+
+        if (args.Contains("--no-http"))
+        {
+            return 0;
         }
 
         if (Wrk.Version() is not { } wrkVersion)

@@ -14,12 +14,16 @@ namespace Igia.Terminology.Internal;
 /// <remarks>Hand-written: IMemoryCache would do, but costs more per hit than the answer it saves on this path.</remarks>
 internal sealed class ValidateCodeResultCache(int capacity)
 {
+    [ThreadStatic]
+    private static StringBuilder? t_builder;
+
     private readonly ConcurrentDictionary<string, (int Generation, Parameters Result)> _entries = new(StringComparer.Ordinal);
 
     /// <summary>The key of a cacheable request, or null when the request carries anything but primitive values and codes.</summary>
     public static string? KeyOf(TerminologyOperation operation, Parameters parameters, TerminologyCallContext context)
     {
-        var b = new StringBuilder(160);
+        var b = t_builder ??= new StringBuilder(256);
+        b.Clear();
         b.Append((int)operation).Append('\u001f').Append(context.Id).Append('\u001f').Append(context.AcceptLanguage);
         foreach (var p in parameters.Parameter)
         {
