@@ -17,7 +17,11 @@ public sealed class VerifierCommandTests : IDisposable
     {
         _key.Dispose();
         TestPaths.TryDelete(_folder);
+        File.Delete(PublicKeyPath);
     }
+
+    /// <summary>Beside the log folder (not in it: the verifier reads every file of the folder).</summary>
+    private string PublicKeyPath => Path.Combine(Path.GetDirectoryName(_folder)!, Path.GetFileName(_folder) + "-pub.pem");
 
     private (int Code, string Output, string Error) Run(params string[] args)
     {
@@ -29,9 +33,8 @@ public sealed class VerifierCommandTests : IDisposable
 
     private string PublicKeyFile()
     {
-        var path = Path.Combine(_folder, "..", Path.GetFileName(_folder) + "-pub.pem");
-        File.WriteAllText(path, _key.ExportSubjectPublicKeyInfoPem());
-        return path;
+        File.WriteAllText(PublicKeyPath, _key.ExportSubjectPublicKeyInfoPem());
+        return PublicKeyPath;
     }
 
     [Fact]
