@@ -84,7 +84,7 @@ public sealed class AuthzHost : IAsyncDisposable
 
         var app = builder.Build();
         app.MapIgiaSmartAuthorizationServer();
-        app.MapIgiaSmartConfiguration();
+        app.MapIgiaSmartAuthorizationServerDiscovery();
         app.MapIgiaFhir("/fhir");
         app.MapGet("/test/jwks", () => Results.Content(ClientKey.Jwks(BackendByUrl), "application/json"));
         await app.StartAsync();

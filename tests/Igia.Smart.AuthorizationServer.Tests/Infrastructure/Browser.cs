@@ -94,6 +94,58 @@ public sealed partial class Browser : IDisposable
         return new AuthorizeOutcome(response!.StatusCode, url, body, visited);
     }
 
+    /// <summary>
+    /// Follows everything a real browser would (redirects, auto-submitting forms), logs in and picks a patient on the way,
+    /// and returns the final page's body.
+    /// </summary>
+    public async Task<(Uri Url, string Body, List<Uri> Visited)> RunAsync(Uri start, string user = "dr", string? pickPatient = "p1")
+    {
+        var visited = new List<Uri>();
+        var url = start;
+        var response = await _http.GetAsync(url);
+        for (var i = 0; i < 25; i++)
+        {
+            visited.Add(url);
+            var body = await response.Content.ReadAsStringAsync();
+            HttpResponseMessage next;
+            if (response.Headers.Location is { } location)
+            {
+                url = new Uri(url, location);
+                next = await _http.GetAsync(url);
+            }
+            else if (url.AbsolutePath.EndsWith("/smart/login", StringComparison.Ordinal) && response.StatusCode == HttpStatusCode.OK)
+            {
+                next = await _http.PostAsync(url, new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["username"] = user, ["password"] = user + "-password", ["returnUrl"] = HttpUtility.HtmlDecode(ReturnUrl().Match(body).Groups[1].Value),
+                }));
+            }
+            else if (url.AbsolutePath.EndsWith("/smart/patient-picker", StringComparison.Ordinal) && response.StatusCode == HttpStatusCode.OK && pickPatient is not null)
+            {
+                next = await _http.PostAsync(url, new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["patient"] = pickPatient, ["returnUrl"] = HttpUtility.HtmlDecode(ReturnUrl().Match(body).Groups[1].Value),
+                }));
+            }
+            else if (AutoPost().Match(body) is { Success: true } form)
+            {
+                url = new Uri(HttpUtility.HtmlDecode(form.Groups[1].Value));
+                next = await _http.PostAsync(url, new FormUrlEncodedContent(HiddenInput().Matches(body)
+                    .Select(m => new KeyValuePair<string, string>(HttpUtility.HtmlDecode(m.Groups[1].Value), HttpUtility.HtmlDecode(m.Groups[2].Value)))));
+            }
+            else
+            {
+                response.Dispose();
+                return (url, body, visited);
+            }
+
+            response.Dispose();
+            response = next;
+        }
+
+        throw new InvalidOperationException("Too many steps: " + string.Join(" → ", visited));
+    }
+
     public async Task LoginAsync(Uri baseUrl, string user)
     {
         using var response = await _http.PostAsync(new Uri(baseUrl, "smart/login"), new FormUrlEncodedContent(new Dictionary<string, string>
@@ -104,6 +156,12 @@ public sealed partial class Browser : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    [GeneratedRegex("<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\">")]
+    private static partial Regex HiddenInput();
+
+    [GeneratedRegex("<form method=\"post\" action=\"([^\"]+)\">(?:<input type=\"hidden\"[^>]*>)+<noscript>")]
+    private static partial Regex AutoPost();
 
     [GeneratedRegex("name=\"returnUrl\" value=\"([^\"]*)\"")]
     private static partial Regex ReturnUrl();
