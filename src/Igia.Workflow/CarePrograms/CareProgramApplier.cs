@@ -132,7 +132,8 @@ internal sealed partial class CareProgramApplier(IOptions<WorkflowOptions> optio
                 Description = g.Description ?? new CodeableConcept { Text = "Goal" },
                 Subject = ctx.Subject,
                 Start = g.Start,
-                Addresses = g.Addresses.Select(a => new ResourceReference { Display = a.Text ?? a.Coding.FirstOrDefault()?.Display }).Where(r => r.Display is not null).ToList(),
+                // What the goal addresses is a concept in the definition but a Reference (to a Condition…) in a Goal: kept as a note.
+                Note = g.Addresses.Select(a => a.Text ?? a.Coding.FirstOrDefault()?.Display).OfType<string>().Select(t => new Annotation { Text = "Addresses: " + t }).ToList(),
                 ExpressedBy = ctx.Requester,
                 StatusDateElement = new Date(now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
             };
@@ -229,9 +230,23 @@ internal sealed partial class CareProgramApplier(IOptions<WorkflowOptions> optio
 
     private async Task<ActivityDefinition?> ResolveActivityAsync(PlanDefinition plan, PlanDefinition.ActionComponent action, ApplyContext ctx)
     {
-        if (action.Definition is not Canonical { Value: { } canonical })
+        var canonical = action.Definition switch
+        {
+            Canonical { Value: { } c } => c,
+            FhirUri { Value: { } u } => u,
+            _ => null,
+        };
+        if (canonical is null)
         {
             return null;
+        }
+
+        if (canonical.StartsWith("ActivityDefinition/", StringComparison.Ordinal) && IdPattern().IsMatch(canonical["ActivityDefinition/".Length..]))
+        {
+            // A relative reference (as some published examples use) rather than a canonical URL.
+            var byId = await ctx.Operation.Executor.ExecuteAsync(Interactions.Read("ActivityDefinition", canonical["ActivityDefinition/".Length..], ctx.Operation.Interaction, _options, ctx.Operation.Interaction.CancellationToken));
+            return byId.Resource as ActivityDefinition
+                ?? throw Interactions.Unprocessable($"The ActivityDefinition {canonical} of action '{action.Title}' was not found on this server.");
         }
 
         if (canonical.StartsWith('#'))
@@ -298,11 +313,39 @@ internal sealed partial class CareProgramApplier(IOptions<WorkflowOptions> optio
                     Payload = definition.Description is null ? [] : [new CommunicationRequest.PayloadComponent { Content = new FhirString(definition.Description) }],
                     Occurrence = timing is { } d ? new FhirDateTime(now + d) : null,
                 };
+            case ActivityDefinition.RequestResourceType.MedicationRequest:
+                if (definition.Product is not (CodeableConcept or ResourceReference))
+                {
+                    throw Interactions.Unprocessable("A MedicationRequest ActivityDefinition needs a product (the medication).");
+                }
+
+                var medicationRequest = new MedicationRequest
+                {
+                    Status = MedicationRequest.MedicationrequestStatus.Active,
+                    Intent = MedicationRequest.MedicationRequestIntent.Order,
+                    Medication = definition.Product,
+                    Subject = ctx.Subject,
+                    Encounter = ctx.Encounter,
+                    Requester = ctx.Requester,
+                    Priority = priority,
+                    AuthoredOn = now.ToString("yyyy-MM-ddTHH:mm:sszzz", CultureInfo.InvariantCulture),
+                    DosageInstruction = [.. definition.Dosage],
+                    InstantiatesCanonical = canonical is null ? [] : [canonical],
+                };
+                if (definition.Product is ResourceReference { Reference: ['#', ..] local })
+                {
+                    // A contained Medication travels with the request, or its local reference would dangle.
+                    var medication = definition.Contained.FirstOrDefault(c => c.Id == local[1..])
+                        ?? throw Interactions.Unprocessable($"The product {local} of the ActivityDefinition is not contained in it.");
+                    medicationRequest.Contained.Add((Resource)medication.DeepCopy());
+                }
+
+                return medicationRequest;
             case null:
             case ActivityDefinition.RequestResourceType.Task:
                 return BuildTask(definition.Title ?? definition.Name ?? "Task", definition.Code, ctx, now, timing, performerType, priority, canonical);
             default:
-                throw Interactions.Unprocessable($"ActivityDefinition kind '{definition.Kind}' is not supported by $apply here (Task, ServiceRequest and CommunicationRequest are).");
+                throw Interactions.Unprocessable($"ActivityDefinition kind '{definition.Kind}' is not supported by $apply here (Task, ServiceRequest, CommunicationRequest and MedicationRequest are).");
         }
     }
 
@@ -349,6 +392,7 @@ internal sealed partial class CareProgramApplier(IOptions<WorkflowOptions> optio
             case FhirTask t: t.BasedOn.Add(reference); break;
             case ServiceRequest s: s.BasedOn.Add(reference); break;
             case CommunicationRequest c: c.BasedOn.Add(reference); break;
+            case MedicationRequest m: m.BasedOn.Add(reference); break;
         }
     }
 
