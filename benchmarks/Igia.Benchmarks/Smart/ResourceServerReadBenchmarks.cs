@@ -122,6 +122,7 @@ public class ResourceServerReadBenchmarks
     /// <summary>The on/off pairs the interleaved run measures: (label, open base, smart base, path, token).</summary>
     internal IEnumerable<(string Label, Func<int, Task> Open, Func<int, Task> Smart)> Pairs() =>
     [
+        ("Control: off vs off (noise floor)", n => RunAsync(_openBase, "Patient/bench-a", null, n), n => RunAsync(_openBase, "Patient/bench-a", null, n)),
         ("Read own Patient", n => RunAsync(_openBase, "Patient/bench-a", null, n), n => RunAsync(_smartBase, "Patient/bench-a", _token, n)),
         ("Read own Observation", n => RunAsync(_openBase, "Observation/o2", null, n), n => RunAsync(_smartBase, "Observation/o2", _token, n)),
         ("Search own Observations", n => RunAsync(_openBase, "Observation?patient=bench-a&_count=5", null, n), n => RunAsync(_smartBase, "Observation?patient=bench-a&_count=5", _token, n)),
@@ -181,12 +182,7 @@ public class ResourceServerReadBenchmarks
         }
 
         var app = builder.Build();
-        if (issuer is not null)
-        {
-            app.UseAuthentication();
-        }
-
-        app.MapIgiaFhir("/fhir");
+        app.MapIgiaFhir("/fhir"); // the SMART filter authenticates FHIR requests itself (UseAuthentication is for other endpoints)
         return app;
     }
 

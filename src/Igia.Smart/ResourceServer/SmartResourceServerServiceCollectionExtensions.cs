@@ -42,6 +42,7 @@ public static class SmartResourceServerServiceCollectionExtensions
         services.TryAddSingleton<FhirCompartmentMembership>();
         services.TryAddSingleton<ISmartUserAccessPolicy, ScopeOnlyUserAccessPolicy>();
         services.TryAddSingleton<SmartServerDocuments>();
+        services.TryAddSingleton<SmartAccessCache>();
         services.AddSingleton<IFhirInteractionFilter, SmartAuthorizationFilter>();
         services.AddSingleton<ICapabilityStatementContributor, SmartCapabilityContributor>();
 

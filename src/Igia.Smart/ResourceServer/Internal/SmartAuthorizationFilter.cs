@@ -23,6 +23,7 @@ internal sealed partial class SmartAuthorizationFilter(
     FhirCompartmentMembership compartments,
     IFhirStore store,
     ISmartUserAccessPolicy userPolicy,
+    SmartAccessCache accessCache,
     IServiceProvider services,
     ILogger<SmartAuthorizationFilter> logger) : IFhirInteractionFilter
 {
@@ -84,22 +85,32 @@ internal sealed partial class SmartAuthorizationFilter(
         }
 
         ClaimsPrincipal? principal = IsOurs(root.User) ? root.User : IsOurs(interaction.User) ? interaction.User : null;
-        if (principal is null && http is not null)
+        var token = http is null ? null : SmartTokenShape.BearerToken(http.Request);
+        SmartAccess? access = null;
+        if (principal is null && token is not null)
         {
-            var result = await http.AuthenticateAsync(SmartResourceServerDefaults.AuthenticationScheme);
-            if (result.Succeeded && IsOurs(result.Principal))
+            // An app sends the same token on every request: its access is remembered briefly (see SmartAccessCache).
+            access = accessCache.Find(token);
+            if (access is null)
             {
-                principal = result.Principal;
+                var result = await http!.AuthenticateAsync(SmartResourceServerDefaults.AuthenticationScheme);
+                if (result.Succeeded && IsOurs(result.Principal))
+                {
+                    principal = result.Principal;
+                }
             }
         }
 
-        if (principal is null)
+        if (access is null && principal is not null)
         {
-            return null;
+            access = SmartAccess.FromPrincipal(principal, _options.PatientClaim, _options.FhirUserClaim);
+            if (token is not null)
+            {
+                accessCache.Remember(token, access);
+            }
         }
 
-        var access = SmartAccess.FromPrincipal(principal, _options.PatientClaim, _options.FhirUserClaim);
-        if (http is not null)
+        if (access is not null && http is not null)
         {
             http.Items[AccessKey] = access;
         }
