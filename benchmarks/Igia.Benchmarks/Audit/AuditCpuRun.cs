@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using Igia.Audit;
+using Igia.Audit.FileLog;
+using Igia.Audit.Internal;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Task = System.Threading.Tasks.Task;
+
+namespace Igia.Benchmarks.Audit;
+
+/// <summary>
+/// Audit figures that hold on a shared, loaded machine: besides wall-clock rates it reports the process CPU time per
+/// operation, which other processes' load does not inflate the way it inflates wall time. (1) The local log: N records
+/// at batch 256 and 1024, fsync on. (2) FHIR reads with guaranteed audit on and off, two apps in this process, rounds
+/// interleaved off/on so that load drift hits both alike; per round the wall rate and the process CPU per read.
+/// Entry point: <see cref="RunAsync"/> (wired as the <c>audit-cpu</c> verb of the benchmarks program).
+/// </summary>
+public static class AuditCpuRun
+{
+    /// <summary>Runs both parts and prints a table per part; returns the exit code.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var records = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200_000;
+        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+        Console.WriteLine($"load average at start: {LoadAverage()}");
+        Journal(records, 256);
+        Journal(records, 1024);
+        await ReadsAsync(rounds, reads: 4096, concurrency: 32);
+        Console.WriteLine($"load average at end: {LoadAverage()}");
+        return 0;
+    }
+
+    private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
+
+    private static void Journal(int records, int batchSize)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "igia-audit-cpu-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var json = AuditBenchmarkData.ReadEventJson();
+            using var journal = new AuditJournal(new FileAuditLogOptions { Folder = folder, SigningKey = AuditSigningKey.Hmac("bench", new byte[32]) }, TimeProvider.System, NullLogger.Instance);
+            journal.Open();
+            var batches = Enumerable.Range(0, records / batchSize).Select(_ => Enumerable.Range(0, batchSize).Select(_ => new PendingRecord(json, awaitDurable: false)).ToList()).ToList();
+            var process = Process.GetCurrentProcess();
+            var cpu0 = process.TotalProcessorTime;
+            var thread0 = ThreadCpu();
+            var wall = Stopwatch.StartNew();
+            foreach (var batch in batches)
+            {
+                journal.Append(batch);
+            }
+
+            wall.Stop();
+            process.Refresh();
+            var n = batches.Count * batchSize;
+            var threadCpu = ThreadCpu() - thread0;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"journal batch {batchSize}: {n} records, wall {wall.Elapsed.TotalSeconds:F2} s = {n / wall.Elapsed.TotalSeconds:N0} records/s; "
+                + $"writer thread CPU {threadCpu.TotalMicroseconds / n:F2} µs/record = {n / threadCpu.TotalSeconds:N0} records per CPU-second; "
+                + $"process CPU {(process.TotalProcessorTime - cpu0).TotalMicroseconds / n:F2} µs/record; fsyncs {batches.Count}, {wall.Elapsed.TotalMilliseconds / batches.Count:F2} ms wall per batch"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>This thread's CPU time (user + system), from /proc on Linux; zero elsewhere.</summary>
+    private static TimeSpan ThreadCpu()
+    {
+        const string stat = "/proc/thread-self/stat";
+        if (!File.Exists(stat))
+        {
+            return TimeSpan.Zero;
+        }
+
+        var text = File.ReadAllText(stat);
+        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / 100.0);
+    }
+
+    private static async Task ReadsAsync(int rounds, int reads, int concurrency)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "igia-audit-cpu-reads-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(folder);
+        var off = await StartAsync(Path.Combine(folder, "off"), audit: false, concurrency);
+        var on = await StartAsync(Path.Combine(folder, "on"), audit: true, concurrency);
+        try
+        {
+            var results = new List<(string Mode, double Rate, double CpuUs)>();
+            await RoundAsync(off, reads, concurrency); // warm-up
+            await RoundAsync(on, reads, concurrency);
+            for (var r = 0; r < rounds; r++)
+            {
+                foreach (var (mode, app) in new[] { ("off", off), ("guaranteed", on) })
+                {
+                    var process = Process.GetCurrentProcess();
+                    var cpu0 = process.TotalProcessorTime;
+                    var wall = Stopwatch.StartNew();
+                    await RoundAsync(app, reads, concurrency);
+                    wall.Stop();
+                    process.Refresh();
+                    results.Add((mode, reads / wall.Elapsed.TotalSeconds, (process.TotalProcessorTime - cpu0).TotalMicroseconds / reads));
+                }
+            }
+
+            foreach (var group in results.GroupBy(x => x.Mode))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"reads {group.Key}: rounds {string.Join(" / ", group.Select(g => g.Rate.ToString("N0", CultureInfo.InvariantCulture)))} reads/s; median {Median(group.Select(g => g.Rate)):N0} reads/s; "
+                    + $"process CPU (server + client) median {Median(group.Select(g => g.CpuUs)):F1} µs/read"));
+            }
+
+            var offRate = Median(results.Where(x => x.Mode == "off").Select(x => x.Rate));
+            var onRate = Median(results.Where(x => x.Mode == "guaranteed").Select(x => x.Rate));
+            var offCpu = Median(results.Where(x => x.Mode == "off").Select(x => x.CpuUs));
+            var onCpu = Median(results.Where(x => x.Mode == "guaranteed").Select(x => x.CpuUs));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"throughput ratio guaranteed/off (median of rounds): {onRate / offRate:F2}; CPU per read ratio off/guaranteed: {offCpu / onCpu:F2}"));
+        }
+        finally
+        {
+            foreach (var app in new[] { off, on })
+            {
+                app.Client.Dispose();
+                await app.App.StopAsync();
+                await app.App.DisposeAsync();
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private sealed record ReadApp(WebApplication App, HttpClient Client, string[] Paths);
+
+    private static async Task<ReadApp> StartAsync(string folder, bool audit, int concurrency)
+    {
+        Directory.CreateDirectory(folder);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = folder });
+        builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Services.AddIgiaFhirServer().UseSqlite(Path.Combine(folder, "fhir.db"));
+        if (audit)
+        {
+            builder.Services.AddIgiaAudit(o => o.Durability = AuditDurability.Guaranteed)
+                .WriteToFile(Path.Combine(folder, "audit"), f => f.SigningKey = AuditSigningKey.Hmac("bench", new byte[32]));
+        }
+
+        var app = builder.Build();
+        app.MapIgiaFhir("/fhir");
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { BaseAddress = new Uri(address.TrimEnd('/') + "/fhir/") };
+        var json = new System.Text.Json.JsonSerializerOptions().ForFhir(ModelInfo.ModelInspector);
+        var paths = new List<string>();
+        for (var i = 0; i < 100; i++)
+        {
+            var patient = SampleData.Patient(i);
+            patient.Id = "p" + i;
+            await PutAsync(client, $"Patient/p{i}", System.Text.Json.JsonSerializer.Serialize(patient, json));
+            var observation = SampleData.Observation(i, 0);
+            observation.Id = "o" + i;
+            observation.Subject = new ResourceReference("Patient/p" + i);
+            await PutAsync(client, $"Observation/o{i}", System.Text.Json.JsonSerializer.Serialize(observation, json));
+            paths.Add("Patient/p" + i);
+            paths.Add("Observation/o" + i);
+        }
+
+        return new ReadApp(app, client, [.. paths]);
+    }
+
+    private static async Task PutAsync(HttpClient client, string url, string json)
+    {
+        using var response = await client.PutAsync(url, new StringContent(json, Encoding.UTF8, "application/fhir+json"));
+        response.EnsureSuccessStatusCode();
+    }
+
+    private static Task RoundAsync(ReadApp app, int reads, int concurrency)
+    {
+        var next = -1;
+        return Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            int n;
+            while ((n = Interlocked.Increment(ref next)) < reads)
+            {
+                using var response = await app.Client.GetAsync(app.Paths[n % app.Paths.Length], HttpCompletionOption.ResponseHeadersRead);
+                await response.Content.CopyToAsync(Stream.Null);
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    throw new InvalidOperationException($"Read failed: {(int)response.StatusCode}");
+                }
+            }
+        })));
+    }
+}
