@@ -6,6 +6,7 @@ using Igia.Benchmarks.Load;
 // Client run:        dotnet run -c Release --project benchmarks/Igia.Benchmarks -- client [--rounds N] [--reads N] [--out FILE]
 // Terminology:       dotnet run -c Release --project benchmarks/Igia.Benchmarks -- terminology [...]
 // SMART resource server reads: dotnet run -c Release --project benchmarks/Igia.Benchmarks -- smart-rs [...]
+// Workflow:          dotnet run -c Release --project benchmarks/Igia.Benchmarks -- workflow [...]
 switch (args.Length > 0 ? args[0] : null)
 {
     case "load":
@@ -16,6 +17,8 @@ switch (args.Length > 0 ? args[0] : null)
         return await Igia.Benchmarks.Terminology.TerminologyRun.RunAsync(args[1..]);
     case "smart-rs":
         return await Igia.Benchmarks.Smart.ResourceServerReadRun.RunAsync(args[1..]);
+    case "workflow":
+        return await Igia.Benchmarks.Workflow.WorkflowRun.RunAsync(args[1..]);
 }
 
 // Run the benchmarks inside this (already built, Release) process rather than letting BenchmarkDotNet generate and
