@@ -56,7 +56,9 @@ public static class SmartResourceServerServiceCollectionExtensions
             })
             .AddJwtBearer(SmartResourceServerDefaults.JwtScheme, _ => { })
             .AddScheme<AuthenticationSchemeOptions, SmartIntrospectionHandler>(SmartResourceServerDefaults.IntrospectionScheme, _ => { });
-        services.PostConfigure<AuthenticationOptions>(o => o.DefaultScheme ??= SmartResourceServerDefaults.AuthenticationScheme);
+
+        // Not made the default scheme: the filter authenticates FHIR interactions itself (remembering recent tokens), so requests
+        // do not pay for authentication twice. Set AuthenticationOptions.DefaultScheme to it for other endpoints to see the user.
         services.AddOptions<JwtBearerOptions>(SmartResourceServerDefaults.JwtScheme)
             .Configure<IOptions<SmartResourceServerOptions>, IHttpClientFactory, TimeProvider>((jwt, smart, factory, time) => ConfigureJwt(jwt, smart.Value, factory, time));
 
