@@ -34,6 +34,12 @@ public sealed class SmartAuthorizationServerOptions
     /// <summary>Allow plain HTTP (OpenIddict refuses it by default). For loopback development and tests only.</summary>
     public bool AllowHttp { get; set; }
 
+    /// <summary>
+    /// Let OpenIddict log protocol messages below Warning (default false). They hold values such as <c>code_verifier</c> and
+    /// client assertions: turn this on only to debug, never in production.
+    /// </summary>
+    public bool LogProtocolMessages { get; set; }
+
     /// <summary>Authorization endpoint path (default <c>/connect/authorize</c>).</summary>
     public string AuthorizationPath { get; set; } = "/connect/authorize";
 

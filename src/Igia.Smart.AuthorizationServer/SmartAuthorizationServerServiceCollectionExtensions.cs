@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Server;
@@ -40,6 +41,13 @@ public static class SmartAuthorizationServerServiceCollectionExtensions
             .Validate(o => o.MaxClientAssertionLifetime > TimeSpan.Zero && o.MaxClientAssertionLifetime <= TimeSpan.FromMinutes(5), "MaxClientAssertionLifetime must be at most 5 minutes (SMART Backend Services).")
             .Validate(o => o.Users.Select(u => u.Username).Distinct(StringComparer.Ordinal).Count() == o.Users.Count, "Usernames must be unique.")
             .ValidateOnStart();
+
+        // OpenIddict logs whole protocol messages at Information/Debug (code_verifier, client assertions…): its categories are
+        // capped at Warning unless the host asks for them (SmartAuthorizationServerOptions.LogProtocolMessages).
+        if (!snapshot.LogProtocolMessages)
+        {
+            services.AddLogging(b => b.AddFilter("OpenIddict", Microsoft.Extensions.Logging.LogLevel.Warning));
+        }
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISmartUserStore, ConfiguredUserStore>();
