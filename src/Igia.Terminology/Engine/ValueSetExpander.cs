@@ -1280,28 +1280,19 @@ internal sealed class SearchFilter
             return false;
         }
 
-        var i = 0;
-        while (i < value.Length)
+        // A word of the value starts with a stem exactly when the stem (letters and digits only) occurs at a word start:
+        // find the occurrences with the vectorised IndexOf, then look at the character before each.
+        foreach (var stem in _stems)
         {
-            if (!char.IsLetterOrDigit(value[i]))
+            var at = value.IndexOf(stem, StringComparison.OrdinalIgnoreCase);
+            while (at >= 0)
             {
-                i++;
-                continue;
-            }
-
-            var j = i;
-            while (i < value.Length && char.IsLetterOrDigit(value[i]))
-            {
-                i++;
-            }
-
-            var word = value.AsSpan(j, i - j);
-            foreach (var stem in _stems)
-            {
-                if (word.StartsWith(stem, StringComparison.OrdinalIgnoreCase))
+                if (at == 0 || !char.IsLetterOrDigit(value[at - 1]))
                 {
                     return true;
                 }
+
+                at = at + 1 < value.Length ? value.IndexOf(stem, at + 1, StringComparison.OrdinalIgnoreCase) : -1;
             }
         }
 
