@@ -273,7 +273,8 @@ internal sealed class SqliteFhirStore : IFhirStore, IFhirChangeFeed, IDisposable
         }
 
         using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;";
+        // mmap: reads of hot pages without a copy through read(2) (measured in the load run's breakdown: about half the CPU of a read query).
+        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA mmap_size=1073741824;";
         await pragma.ExecuteNonQueryAsync(cancellationToken);
         if (handle is not null)
         {
