@@ -88,6 +88,21 @@ public sealed class CrossPatientLeakTests(ResourceServerFixture fx) : IClassFixt
     }
 
     [Fact]
+    public async Task Conditional_reads_and_deleted_resources_of_B_are_404_not_304_or_410()
+    {
+        var notModified = await fx.Host.SendAsync(HttpMethod.Get, "Observation/ob1", A, headers: new Dictionary<string, string> { ["If-None-Match"] = "W/\"1\"" });
+        Assert.Equal(HttpStatusCode.NotFound, notModified.Status);
+        var own = await fx.Host.SendAsync(HttpMethod.Get, "Observation/oa1", A, headers: new Dictionary<string, string> { ["If-None-Match"] = "W/\"1\"" });
+        Assert.Equal(HttpStatusCode.NotModified, own.Status);
+
+        Assert.Equal(HttpStatusCode.Created, (await fx.Host.SendAsync(HttpMethod.Put, "Observation/obdel", fx.SystemToken, ResourceServerFixture.Obs("obdel", "pb", "laboratory", "6666-6"))).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await fx.Host.SendAsync(HttpMethod.Delete, "Observation/obdel", fx.SystemToken)).Status);
+        Assert.Equal(HttpStatusCode.Gone, (await fx.Host.GetAsync("Observation/obdel", fx.SystemToken)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await fx.Host.GetAsync("Observation/obdel", A)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await fx.Host.GetAsync("Observation/obdel/_history/2", A)).Status);
+    }
+
+    [Fact]
     public async Task Vread_of_Bs_versions_is_404_even_of_a_resource_that_is_As_now()
     {
         Assert.Equal(HttpStatusCode.NotFound, (await fx.Host.GetAsync("Observation/ob1/_history/1", A)).Status);
