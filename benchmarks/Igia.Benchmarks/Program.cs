@@ -7,6 +7,7 @@ using Igia.Benchmarks.Load;
 // Terminology:       dotnet run -c Release --project benchmarks/Igia.Benchmarks -- terminology [...]
 // SMART resource server reads: dotnet run -c Release --project benchmarks/Igia.Benchmarks -- smart-rs [...]
 // Workflow:          dotnet run -c Release --project benchmarks/Igia.Benchmarks -- workflow [...]
+// Audit CPU/reads:   dotnet run -c Release --project benchmarks/Igia.Benchmarks -- audit-cpu [records=200000] [rounds=5]
 switch (args.Length > 0 ? args[0] : null)
 {
     case "load":
@@ -19,6 +20,8 @@ switch (args.Length > 0 ? args[0] : null)
         return await Igia.Benchmarks.Smart.ResourceServerReadRun.RunAsync(args[1..]);
     case "workflow":
         return await Igia.Benchmarks.Workflow.WorkflowRun.RunAsync(args[1..]);
+    case "audit-cpu":
+        return await Igia.Benchmarks.Audit.AuditCpuRun.RunAsync(args[1..]);
 }
 
 // Run the benchmarks inside this (already built, Release) process rather than letting BenchmarkDotNet generate and
