@@ -24,6 +24,9 @@ internal sealed record SearchRequest(string? ResourceType, IReadOnlyList<KeyValu
     /// null when no <see cref="IFhirValueSetMembership"/> is registered.
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyCollection<FhirSearchCode>?>? ValueSets { get; init; }
+
+    /// <summary>The members of the Lists named by <c>_list</c> (by List id; null entry: no such List), read in the search's session.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<(string Type, string Id)>?>? Lists { get; init; }
 }
 
 /// <summary>Extracts index rows at write time and runs searches into searchset Bundles.</summary>
@@ -51,11 +54,59 @@ internal sealed class FhirSearchService
     /// <summary>Runs a search and builds the searchset Bundle (matches, includes, links, total, warnings).</summary>
     public async Task<Bundle> SearchAsync(IFhirStoreSession session, SearchRequest request, CancellationToken cancellationToken)
     {
-        request = await WithValueSetsAsync(request, cancellationToken);
+        request = await WithListsAsync(session, await WithValueSetsAsync(request, cancellationToken), cancellationToken);
         var parsed = _parser.Parse(request);
         return parsed.GetPages is not null
             ? await NextPageAsync(session, request, parsed, cancellationToken)
             : await FirstPageAsync(session, request, parsed, cancellationToken);
+    }
+
+    /// <summary>Reads the Lists that <c>_list</c> parameters name and collects the local resources their entries reference.</summary>
+    private static async Task<SearchRequest> WithListsAsync(IFhirStoreSession session, SearchRequest request, CancellationToken cancellationToken)
+    {
+        Dictionary<string, IReadOnlyList<(string Type, string Id)>?>? lists = null;
+        foreach (var (name, value) in request.Parameters)
+        {
+            if (name != "_list")
+            {
+                continue;
+            }
+
+            lists ??= new Dictionary<string, IReadOnlyList<(string Type, string Id)>?>(StringComparer.Ordinal);
+            foreach (var part in SearchEscaping.Split(value, ','))
+            {
+                var id = SearchEscaping.Unescape(part);
+                if (lists.ContainsKey(id))
+                {
+                    continue;
+                }
+
+                if (!Server.FhirInteractionHandler.IsValidId(id))
+                {
+                    lists[id] = null;
+                    continue;
+                }
+
+                var stored = await session.ReadAsync("List", id, null, cancellationToken);
+                var members = new List<(string Type, string Id)>();
+                if (stored is { Deleted: false, Json: { } json } && Serialization.FhirFormats.ParseStored(json) is Hl7.Fhir.Model.List list)
+                {
+                    foreach (var entry in list.Entry)
+                    {
+                        // Relative references (Type/id) only: the index of this server knows no other.
+                        if (entry.Item?.Reference is { } reference && reference.Split('/') is [var type, var memberId] && ModelInfo.IsKnownResource(type))
+                        {
+                            members.Add((type, memberId));
+                        }
+                    }
+                }
+
+                // A List that does not exist (or was deleted) names nothing: the search matches nothing.
+                lists[id] = members;
+            }
+        }
+
+        return lists is null ? request : request with { Lists = lists };
     }
 
     /// <summary>Expands, through the registered <see cref="IFhirValueSetMembership"/>, the value sets that <c>:in</c>/<c>:not-in</c> parameters name.</summary>
@@ -91,7 +142,7 @@ internal sealed class FhirSearchService
     /// <summary>Finds the current resources of <paramref name="resourceType"/> matching criteria, for conditional interactions (at most <paramref name="max"/>).</summary>
     public async Task<IReadOnlyList<StoredResource>> FindAsync(IFhirStoreSession session, string resourceType, IReadOnlyList<KeyValuePair<string, string>> criteria, int max, CancellationToken cancellationToken)
     {
-        var request = await WithValueSetsAsync(new SearchRequest(resourceType, criteria, _options.BaseUrl?.ToString().TrimEnd('/') ?? "", Strict: true), cancellationToken);
+        var request = await WithListsAsync(session, await WithValueSetsAsync(new SearchRequest(resourceType, criteria, _options.BaseUrl?.ToString().TrimEnd('/') ?? "", Strict: true), cancellationToken), cancellationToken);
         var parsed = _parser.Parse(request, criteriaOnly: true);
         var result = await session.SearchAsync(new SearchQuery
         {

@@ -77,7 +77,7 @@ internal sealed partial class SearchRequestParser(SearchParameterRegistry regist
     {
         var strict = request.Strict || criteriaOnly;
         var parsed = new ParsedSearch { Count = options.DefaultPageSize };
-        var context = new ParseContext(parsed, strict, request.BaseUrl, request.ValueSets);
+        var context = new ParseContext(parsed, strict, request.BaseUrl, request.ValueSets, request.Lists);
 
         if (request.Parameters.Any(p => p.Key == "_getpages") && !criteriaOnly)
         {
@@ -321,6 +321,26 @@ internal sealed partial class SearchRequestParser(SearchParameterRegistry regist
                 }
 
                 return true;
+            case "_list" when modifier is null && context.Lists is not null:
+            {
+                // search.html#list: the resources a List names in its entries (commas OR several lists).
+                var keys = new List<(string Type, string Id)>();
+                foreach (var id in SearchEscaping.Split(value, ',').Select(SearchEscaping.Unescape))
+                {
+                    if (!context.Lists.TryGetValue(id, out var members) || members is null)
+                    {
+                        Unsupported(context, name, $"'{Truncate(id)}' is not a List id (functional lists such as $current-problems are not supported)");
+                        return true;
+                    }
+
+                    keys.AddRange(members);
+                }
+
+                parsed.Conditions.Add(new ResourceKeysCondition(keys));
+                parsed.Used.Add(new(name, value));
+                return true;
+            }
+
             case "_text" or "_content" or "_list" or "_query" or "_filter" or "_score":
                 Unsupported(context, name, "this parameter is not supported");
                 return true;
@@ -1170,5 +1190,6 @@ internal sealed partial class SearchRequestParser(SearchParameterRegistry regist
 
     internal static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
-    private sealed record ParseContext(ParsedSearch Parsed, bool Strict, string BaseUrl, IReadOnlyDictionary<string, IReadOnlyCollection<FhirSearchCode>?>? ValueSets = null);
+    private sealed record ParseContext(ParsedSearch Parsed, bool Strict, string BaseUrl, IReadOnlyDictionary<string, IReadOnlyCollection<FhirSearchCode>?>? ValueSets = null,
+        IReadOnlyDictionary<string, IReadOnlyList<(string Type, string Id)>?>? Lists = null);
 }

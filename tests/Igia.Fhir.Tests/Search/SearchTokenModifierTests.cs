@@ -119,3 +119,39 @@ public sealed class SearchTokenModifierTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, partial.StatusCode);
     }
 }
+
+/// <summary><c>_list</c>: the resources a List's entries reference.</summary>
+public sealed class SearchListParameterTests : IAsyncLifetime
+{
+    private FhirTestHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await FhirTestHost.StartAsync();
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task List_MatchesTheResourcesItsEntriesReference_AndCombinesWithOtherParameters()
+    {
+        var a = await _host.CreateAsync(new Patient { Name = [new HumanName { Family = "Listed" }], Gender = AdministrativeGender.Female });
+        var b = await _host.CreateAsync(new Patient { Name = [new HumanName { Family = "Listed" }], Gender = AdministrativeGender.Male });
+        await _host.CreateAsync(new Patient { Name = [new HumanName { Family = "Listed" }] });
+        var list = await _host.CreateAsync(new List
+        {
+            Status = List.ListStatus.Current,
+            Mode = ListMode.Working,
+            Entry = [new List.EntryComponent { Item = new ResourceReference($"Patient/{a.Id}") }, new List.EntryComponent { Item = new ResourceReference($"Patient/{b.Id}") }],
+        });
+
+        var all = await _host.GetAsync<Bundle>($"Patient?_list={list.Id}");
+        Assert.Equal(new[] { a.Id, b.Id }.Order(), all.Entry.Select(e => e.Resource.Id).Order());
+        Assert.Contains(all.Link, l => l.Relation == "self" && l.Url.Contains("_list=" + list.Id));
+        var female = await _host.GetAsync<Bundle>($"Patient?_list={list.Id}&gender=female");
+        Assert.Equal(a.Id, Assert.Single(female.Entry).Resource.Id);
+        Assert.Empty((await _host.GetAsync<Bundle>("Patient?_list=no-such-list")).Entry);
+
+        using var functional = new HttpRequestMessage(HttpMethod.Get, "Patient?_list=$current-problems");
+        functional.Headers.Add("Prefer", "handling=strict");
+        using var response = await _host.Client.SendAsync(functional);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+}
