@@ -153,6 +153,32 @@ public sealed class CrossPatientLeakTests(ResourceServerFixture fx) : IClassFixt
     }
 
     [Fact]
+    public async Task Post_search_is_confined_like_get()
+    {
+        async Task<FhirReply> PostSearch(string path, string form)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"{fx.Host.BaseUrl}/{path}")
+            {
+                Content = new StringContent(form, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"),
+            };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", A);
+            using var response = await fx.Host.Http.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            return new FhirReply(response.StatusCode, JsonNode.Parse(text), text, "", new Dictionary<string, string>());
+        }
+
+        var byId = await PostSearch("Observation/_search", "_id=ob1,ob2,oa1&_include=Observation:has-member");
+        Assert.Equal(HttpStatusCode.OK, byId.Status);
+        AssertNothingOfB(byId);
+        Assert.Contains("Observation/oa1", byId.EntryKeys());
+        var chained = await PostSearch("Observation/_search", "subject.name=Bravo");
+        Assert.Empty(chained.EntryKeys());
+        var compartment = await PostSearch("Patient/pb/Observation/_search", "code=2222-2");
+        Assert.Equal(HttpStatusCode.Forbidden, compartment.Status);
+        AssertNothingOfB(compartment);
+    }
+
+    [Fact]
     public async Task Include_of_Bs_resource_is_removed()
     {
         var reply = await fx.Host.GetAsync("Observation?_include=Observation:has-member&_include=Observation:subject&_include=Observation:performer", A);
