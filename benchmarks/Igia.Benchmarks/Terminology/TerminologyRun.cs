@@ -85,7 +85,7 @@ internal static class TerminologyRun
             await File.WriteAllLinesAsync(validateFile, validate);
             await File.WriteAllLinesAsync(readFile, ["Patient/bench-1"]);
 
-            Console.WriteLine($"HTTP, {wrkVersion}, -t2 -c{connections}, {seconds} s per row after a 3 s warm-up; Kestrel on 127.0.0.1, same process as nothing else.");
+            Console.WriteLine($"HTTP, {wrkVersion}, -t2 -c{connections}, {seconds} s per row after a 3 s warm-up; Igia on Kestrel (127.0.0.1) in this process, wrk in its own.");
             await Wrk.RunAsync(address, script, ["/fhir/", validateFile], 2, connections, 3);
             var read = await Wrk.RunAsync(address, script, ["/fhir/", readFile], 2, connections, seconds);
             var vc = await Wrk.RunAsync(address, script, ["/fhir/", validateFile], 2, connections, seconds);
