@@ -57,6 +57,7 @@ public static class SmartAuthorizationServerServiceCollectionExtensions
         services.TryAddSingleton<JtiReplayCache>();
         services.AddHttpClient(JwksUrlHandler.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
         services.AddHostedService<ClientRegistrationSync>();
+        services.AddTransient<Microsoft.AspNetCore.Hosting.IStartupFilter, MalformedFormFilter>();
 
         services.AddDbContext<SmartAuthorizationDbContext>((sp, o) =>
         {

@@ -195,6 +195,11 @@ internal static class AuthorizationEndpoints
 
     public static async Task<IResult> LoginAsync(HttpContext http)
     {
+        if (!http.Request.HasFormContentType)
+        {
+            return Page("Sign in", "<p>Send the login form (application/x-www-form-urlencoded).</p>", StatusCodes.Status415UnsupportedMediaType);
+        }
+
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var returnUrl = (string?)form["returnUrl"];
         var user = await http.RequestServices.GetRequiredService<ISmartUserStore>()
@@ -265,6 +270,11 @@ internal static class AuthorizationEndpoints
         if (!login.Succeeded)
         {
             return Results.Unauthorized();
+        }
+
+        if (!http.Request.HasFormContentType)
+        {
+            return Page("Pick a patient", "<p>Send the picker form (application/x-www-form-urlencoded).</p>", StatusCodes.Status415UnsupportedMediaType);
         }
 
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
