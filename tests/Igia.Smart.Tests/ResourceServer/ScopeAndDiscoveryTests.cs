@@ -113,6 +113,12 @@ public sealed class ScopeAndDiscoveryTests(ResourceServerFixture fx) : IClassFix
         Assert.Equal(HttpStatusCode.Forbidden, (await fx.Host.GetAsync("Observation/oa1", searchOnly)).Status);
         var deleteOnly = fx.Token("user/Observation.d");
         Assert.Equal(HttpStatusCode.Forbidden, (await fx.Host.SendAsync(HttpMethod.Put, "Observation/oa2", deleteOnly, ResourceServerFixture.Obs("oa2", "pa", "vital-signs", "8867-4"))).Status);
+        var updateOnly = fx.Token("user/Observation.u");
+        var updated = await fx.Host.SendAsync(HttpMethod.Put, "Observation/oa2", updateOnly, ResourceServerFixture.Obs("oa2", "pa", "vital-signs", "8867-4"));
+        Assert.Equal(HttpStatusCode.OK, updated.Status);
+        Assert.Null(updated.Json); // written, but a token without read does not get the resource back
+        Assert.Equal(HttpStatusCode.Forbidden, (await fx.Host.SendAsync(HttpMethod.Put, "Observation/made-by-put", updateOnly, ResourceServerFixture.Obs("made-by-put", "pa", "vital-signs", "8867-4"))).Status);
+        Assert.Equal(HttpStatusCode.Created, (await fx.Host.SendAsync(HttpMethod.Put, "Observation/made-by-put", fx.Token("user/Observation.cu"), ResourceServerFixture.Obs("made-by-put", "pa", "vital-signs", "8867-4"))).Status);
         var all = fx.Token("user/*.*");
         Assert.Equal(HttpStatusCode.OK, (await fx.Host.GetAsync("Observation/ob1", all)).Status);
         Assert.Equal(HttpStatusCode.OK, (await fx.Host.GetAsync("Patient?_count=10", all)).Status);

@@ -391,9 +391,23 @@ internal sealed partial class SmartAuthorizationFilter(
                 interaction.Parameters.Add(confining);
             }
         }
-        else if (grant.Reach == GrantReach.Compartment)
+        else
         {
-            await RequireInCompartmentAsync(interaction, access, type, interaction.Id!, null);
+            if (grant.Reach == GrantReach.Compartment)
+            {
+                await RequireInCompartmentAsync(interaction, access, type, interaction.Id!, null);
+            }
+
+            if (interaction.Kind == FhirInteractionKind.Update && !await ExistsAsync(interaction, type, interaction.Id!))
+            {
+                // Update-as-create creates: it needs the create permission as well (SMART v2).
+                var create = await RequireAsync(interaction, access, type, 'c');
+                RequireUnconstrainedForWrite(interaction, create);
+                if (create.Reach == GrantReach.Compartment)
+                {
+                    grant = create;
+                }
+            }
         }
 
         if (grant.Reach == GrantReach.Compartment)
@@ -411,6 +425,12 @@ internal sealed partial class SmartAuthorizationFilter(
 
         var response = await next(interaction);
         return await CheckReturnedAsync(interaction, response, access);
+    }
+
+    private async ValueTask<bool> ExistsAsync(FhirInteraction interaction, string type, string id)
+    {
+        await using var session = await store.OpenSessionAsync(FhirSessionMode.Read, interaction.CancellationToken);
+        return await session.ReadAsync(type, id, null, interaction.CancellationToken) is { Deleted: false };
     }
 
     private static void RequireUnconstrainedForWrite(FhirInteraction interaction, Grant grant)
@@ -464,7 +484,7 @@ internal sealed partial class SmartAuthorizationFilter(
         return criteria.TrimStart('?') + "&" + Uri.EscapeDataString(name) + "=" + Uri.EscapeDataString(value);
     }
 
-    /// <summary>A write that returns an existing resource (If-None-Exist matched, Prefer: return=representation) must not show more than the grant allows.</summary>
+    /// <summary>A write's returned resource (Prefer: return=representation, or the match of If-None-Exist) is withheld when the token may not read it.</summary>
     private async ValueTask<FhirResponse> CheckReturnedAsync(FhirInteraction interaction, FhirResponse response, SmartAccess access)
     {
         if (!response.IsSuccess || response.Resource is not { } resource || resource is OperationOutcome)
@@ -472,7 +492,13 @@ internal sealed partial class SmartAuthorizationFilter(
             return response;
         }
 
-        return await MaySeeAsync(interaction, resource, access) ? response : NotFound(resource.TypeName, resource.Id ?? "");
+        if (!await MaySeeAsync(interaction, resource, access))
+        {
+            // The write stands (a token may write what it may not read); only the body it may not see is withheld.
+            response.Resource = null;
+        }
+
+        return response;
     }
 
     // ---- operations -----------------------------------------------------------------------------------------
