@@ -312,6 +312,36 @@ public sealed class CrossPatientLeakTests(ResourceServerFixture fx) : IClassFixt
     }
 
     [Fact]
+    public async Task Transaction_searches_that_would_probe_B_are_refused()
+    {
+        var conditionalReference = $$$"""
+        {"resourceType":"Bundle","type":"transaction","entry":[
+          {"resource":{"resourceType":"Observation","status":"final","code":{"text":"probe"},"subject":{"reference":"Patient?identifier=urn:mrn|MRN-B"}},"request":{"method":"POST","url":"Observation"}}
+        ]}
+        """;
+        var probe = await fx.Host.SendAsync(HttpMethod.Post, "", A, conditionalReference);
+        Assert.Equal(HttpStatusCode.Forbidden, probe.Status);
+        var missing = await fx.Host.SendAsync(HttpMethod.Post, "", A, conditionalReference.Replace("MRN-B", "MRN-NOBODY", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Forbidden, missing.Status);
+
+        var ifNoneExist = $$$"""
+        {"resourceType":"Bundle","type":"transaction","entry":[
+          {"fullUrl":"urn:uuid:7d3f1c2a-0000-4000-8000-000000000009","resource":{{{ResourceServerFixture.Obs("", "pa", "laboratory", "2222-2")}}},"request":{"method":"POST","url":"Observation","ifNoneExist":"code=http://loinc.org|2222-2"}}
+        ]}
+        """;
+        Assert.Equal(HttpStatusCode.Forbidden, (await fx.Host.SendAsync(HttpMethod.Post, "", A, ifNoneExist)).Status);
+        var conditionalPut = $$$"""
+        {"resourceType":"Bundle","type":"transaction","entry":[
+          {"resource":{{{ResourceServerFixture.Obs("", "pa", "laboratory", "2222-2")}}},"request":{"method":"PUT","url":"Observation?_id=ob1"}}
+        ]}
+        """;
+        Assert.Equal(HttpStatusCode.Forbidden, (await fx.Host.SendAsync(HttpMethod.Post, "", A, conditionalPut)).Status);
+
+        // A system token may (its searches are unrestricted).
+        Assert.Equal(HttpStatusCode.OK, (await fx.Host.SendAsync(HttpMethod.Post, "", fx.SystemToken, conditionalReference)).Status);
+    }
+
+    [Fact]
     public async Task Everything_on_B_is_404_and_on_A_holds_only_A()
     {
         var b = await fx.Host.GetAsync("Patient/pb/$everything", A);

@@ -58,7 +58,8 @@ internal sealed partial class SmartAuthorizationFilter(
                 FhirInteractionKind.Create => await CreateAsync(interaction, next, access),
                 FhirInteractionKind.Update or FhirInteractionKind.Patch or FhirInteractionKind.Delete => await ChangeAsync(interaction, next, access),
                 FhirInteractionKind.Operation => await OperationAsync(interaction, next, access),
-                FhirInteractionKind.Batch or FhirInteractionKind.Transaction => await next(interaction), // every entry comes back through this filter
+                FhirInteractionKind.Batch => await next(interaction), // every entry comes back through this filter
+                FhirInteractionKind.Transaction => await TransactionAsync(interaction, next, access),
                 _ => Forbidden(interaction, "This interaction is not available to SMART access tokens."),
             };
         }
@@ -499,6 +500,75 @@ internal sealed partial class SmartAuthorizationFilter(
         }
 
         return response;
+    }
+
+    // ---- transactions ---------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Every entry of a transaction comes back through this filter, but the transaction resolves conditional references,
+    /// <c>ifNoneExist</c> and conditional update URLs with searches of its own before that. Those searches are only allowed
+    /// where the token could search without restriction; otherwise they would tell a patient-scoped token whether another
+    /// patient's data matches (found, not found, several).
+    /// </summary>
+    private async ValueTask<FhirResponse> TransactionAsync(FhirInteraction interaction, FhirInteractionDelegate next, SmartAccess access)
+    {
+        if (interaction.Resource is Bundle bundle)
+        {
+            foreach (var entry in bundle.Entry)
+            {
+                var url = entry.Request?.Url;
+                var conditionalUrl = url is not null && url.Contains('?', StringComparison.Ordinal) && entry.Request?.Method is Bundle.HTTPVerb.PUT or Bundle.HTTPVerb.PATCH or Bundle.HTTPVerb.DELETE;
+                if ((conditionalUrl || entry.Request?.IfNoneExist is not null) && url is not null)
+                {
+                    RequireUnrestrictedSearch(interaction, access, url.Split('?')[0].Split('/')[0]);
+                }
+
+                if (entry.Resource is { } resource)
+                {
+                    foreach (var reference in References(resource))
+                    {
+                        if (reference.Reference is { } r && r.Contains('?', StringComparison.Ordinal) && !r.StartsWith('#') && !r.StartsWith("urn:", StringComparison.OrdinalIgnoreCase))
+                        {
+                            RequireUnrestrictedSearch(interaction, access, r.Split('?')[0].Split('/')[^1]);
+                        }
+                    }
+                }
+            }
+        }
+
+        return await next(interaction);
+    }
+
+    /// <summary>Every Reference in a resource, contained resources included (the same walk as the transaction's reference rewriter).</summary>
+    private static IEnumerable<ResourceReference> References(Base node)
+    {
+        foreach (var (_, value) in node.EnumerateElements())
+        {
+            foreach (var child in value is IEnumerable<Base> list ? list : value is Base one ? [one] : [])
+            {
+                if (child is ResourceReference reference)
+                {
+                    yield return reference;
+                }
+
+                if (child is not PrimitiveType)
+                {
+                    foreach (var r in References(child))
+                    {
+                        yield return r;
+                    }
+                }
+            }
+        }
+    }
+
+    private void RequireUnrestrictedSearch(FhirInteraction interaction, SmartAccess access, string type)
+    {
+        var grant = SmartGrants.For(access, type, 's', _options.PatientScopesReachSharedResources);
+        if (grant.Reach != GrantReach.Full || grant.Constraints is not null || grant.ViaUser)
+        {
+            throw new Denied(Forbidden(interaction, $"A transaction resolves conditional references, ifNoneExist and conditional URLs on {type} before each entry is authorized; that needs an unrestricted search scope on {type}."));
+        }
     }
 
     // ---- operations -----------------------------------------------------------------------------------------
