@@ -74,6 +74,24 @@ public sealed partial class SandboxAuthTests
         Assert.Contains(browser.Visited, u => u.AbsolutePath == "/app/launch" && HttpUtility.ParseQueryString(u.Query)["launch"] is { Length: > 0 });
     }
 
+    [Fact]
+    public async Task Sandbox_RestartWithAuth_KeepsSigningKeyAndClients()
+    {
+        using var data = new TempFolder("igia-sandbox-auth");
+        string keysBefore;
+        await using (var first = await SandboxHost.StartAsync(data.Path, noAuth: false))
+        {
+            keysBefore = await first.Http.GetStringAsync(new Uri(first.Server.BaseAddress, "connect/jwks"));
+        }
+
+        Assert.True(File.Exists(data.Combine("signing-key.pem")) && File.Exists(data.Combine("authorization.db")));
+        await using var second = await SandboxHost.StartAsync(data.Path, noAuth: false);
+        Assert.Equal(keysBefore, await second.Http.GetStringAsync(new Uri(second.Server.BaseAddress, "connect/jwks")));
+        using var browser = new FormBrowser(second.Server.BaseAddress);
+        var page = await browser.RunAsync(new Uri(second.Server.BaseAddress, "app/launch"), "patient", pickFirstPatient: false);
+        Assert.True(page.Contains("id=\"patient-banner\"", StringComparison.Ordinal), page + "\n" + second.Server.Output);
+    }
+
     [GeneratedRegex("name=\"patient\" value=\"([^\"]+)\"")]
     private static partial Regex PatientInput();
 }
