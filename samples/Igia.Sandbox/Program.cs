@@ -5,6 +5,7 @@
 // By default the FHIR API at /fhir is protected by SMART on FHIR: a SMART authorization server runs in the same process
 // (login page with demo users "practitioner"/"practitioner" and "patient"/"patient", patient picker, EHR launch), and the
 // launcher page at / starts a sample SMART app (/app). --no-auth keeps the FHIR API open for local scripting (loopback only!).
+// Igia.Workflow runs too: a diabetes follow-up care program is applied to three diabetic patients on first start.
 using Igia.Sandbox;
 using Igia.Smart.App;
 using Igia.Smart.AuthorizationServer;
@@ -21,6 +22,16 @@ var fhirBase = new Uri(baseUrl, "fhir");
 
 builder.Services.AddIgiaFhirServer(o => o.ServerName = "Igia Sandbox").UseSqlite(Path.Combine(dataFolder, "fhir.db"));
 builder.Services.AddHostedService<SandboxSeeder>();
+
+// Care workflow: the Task state machine, care programs, SLA timers and subscriptions; a diabetes follow-up program is
+// applied to some diabetic patients on first start (after SandboxSeeder: hosted services start in order).
+builder.Services.AddIgiaWorkflow(o =>
+{
+    o.DatabasePath = Path.Combine(dataFolder, "workflow.db");
+    o.FhirBaseUrl = fhirBase.ToString().TrimEnd('/');
+    o.SystemUser = SandboxAuth.System("system/*.cruds"); // the engine writes overdue marks, escalations, Subscription status
+});
+builder.Services.AddHostedService<CareProgramSeeder>();
 
 // The SMART authorization server (OpenIddict): the demo users, the demo app, tokens for the FHIR base.
 builder.Services.AddIgiaSmartAuthorizationServer(o =>

@@ -41,6 +41,39 @@ public sealed class SandboxTests
     }
 
     [Fact]
+    public async System.Threading.Tasks.Task Sandbox_FirstStart_AppliesTheCareProgramAndMovesATask()
+    {
+        using var data = new TempFolder("igia-sandbox");
+        await using var sandbox = await SandboxHost.StartAsync(data.Path);
+
+        var carePlans = (await sandbox.Http.SearchAllAsync("CarePlan")).OfType<CarePlan>().ToList();
+        Assert.NotEmpty(carePlans);
+        Assert.True(carePlans.Count <= 3, $"{carePlans.Count} care plans: the seeder applies the program to three patients at most.");
+        Assert.True(File.Exists(data.Combine("workflow.db")), $"No workflow.db in {data.Path}.\n{sandbox.Server.Output}");
+        foreach (var carePlan in carePlans)
+        {
+            var patient = carePlan.Subject.Reference;
+            Assert.StartsWith("Patient/", patient);
+            var diabetes = await sandbox.Http.SearchAllAsync($"Condition?subject={patient}&code=http://snomed.info/sct|44054006");
+            Assert.NotEmpty(diabetes);
+            Assert.NotEmpty(carePlan.Goal);
+            var tasks = (await sandbox.Http.SearchAllAsync($"Task?patient={patient}")).OfType<Hl7.Fhir.Model.Task>().ToList();
+            Assert.NotEmpty(tasks);
+            Assert.All(tasks, t => Assert.Equal($"CarePlan/{carePlan.Id}", t.BasedOn.Single().Reference));
+
+            // The seeder moved the first Task requested → accepted → in-progress through the state machine: version 3.
+            var moved = Assert.Single(tasks, t => t.Status == Hl7.Fhir.Model.Task.TaskStatus.InProgress);
+            Assert.Equal("3", moved.Meta.VersionId);
+        }
+
+        // The state machine guards the sandbox's Tasks: in-progress → requested is not allowed.
+        var task = (await sandbox.Http.SearchAllAsync("Task?status=in-progress")).OfType<Hl7.Fhir.Model.Task>().First();
+        task.Status = Hl7.Fhir.Model.Task.TaskStatus.Requested;
+        using var refused = await sandbox.Http.PutAsync($"Task/{task.Id}", FhirHttp.Content(task));
+        Assert.True((int)refused.StatusCode is >= 400 and < 500, $"Illegal transition answered {(int)refused.StatusCode}.");
+    }
+
+    [Fact]
     public async System.Threading.Tasks.Task Sandbox_RestartOnSameData_DoesNotSeedAgain()
     {
         using var data = new TempFolder("igia-sandbox");
