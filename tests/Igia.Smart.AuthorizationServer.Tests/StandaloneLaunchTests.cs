@@ -86,6 +86,18 @@ public sealed class StandaloneLaunchTests
     }
 
     [Fact]
+    public async Task Authorize_PromptNoneWithoutLogin_IsLoginRequired()
+    {
+        await using var host = await AuthzHost.StartAsync();
+        using var browser = new Browser();
+        var url = new Uri(Pkce.AuthorizeUrl(host, "public-app", "openid patient/*.rs", Pkce.Create().Challenge) + "&prompt=none");
+        var outcome = await browser.AuthorizeAsync(url);
+        Assert.True(outcome.ReachedClient, outcome.Body);
+        Assert.Equal("login_required", outcome.Param("error"));
+        Assert.DoesNotContain(outcome.Visited, u => u.AbsolutePath == "/smart/login");
+    }
+
+    [Fact]
     public async Task Login_WrongPassword_Is401AndLogsNoPassword()
     {
         await using var host = await AuthzHost.StartAsync();
