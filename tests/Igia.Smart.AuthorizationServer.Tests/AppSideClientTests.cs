@@ -92,7 +92,8 @@ public sealed class AppSideClientTests
         var services = new ServiceCollection();
         services.AddLogging();
         var jwk = AuthzHost.BackendRsa;
-        using var key = SmartSigningKey.FromPem(PemOf(jwk), jwk.Kid);
+        // Not disposed: IdentityModel caches signature providers by key material, which the tests' own copy of this key shares.
+        var key = SmartSigningKey.FromPem(PemOf(jwk), jwk.Kid);
         services.AddIgiaFhirClient("backend", o => o.BaseUrl = new Uri(host.FhirBase)).AddSmartBackendServices(o =>
         {
             o.FhirBaseUrl = new Uri(host.FhirBase);

@@ -55,7 +55,9 @@ public sealed class ClientKey
             NotBefore = now,
             Expires = now + (lifetime ?? TimeSpan.FromMinutes(4)),
             Claims = new Dictionary<string, object> { ["sub"] = clientId, ["jti"] = jti ?? Guid.NewGuid().ToString("N") },
-            SigningCredentials = new SigningCredentials(PrivateKey, alg ?? Alg),
+            // No signature-provider cache: IdentityModel caches providers by key material, and another test may have signed
+            // with (and disposed) an RSA object holding the same key.
+            SigningCredentials = new SigningCredentials(PrivateKey, alg ?? Alg) { CryptoProviderFactory = new CryptoProviderFactory { CacheSignatureProviders = false } },
             AdditionalHeaderClaims = extraHeaders,
             TokenType = Typ,
         };
@@ -66,7 +68,7 @@ public sealed class ClientKey
             // Re-sign without kid: build the header by hand.
             var key = PrivateKey;
             var clone = key is RsaSecurityKey r ? (SecurityKey)new RsaSecurityKey(r.Rsa) : new ECDsaSecurityKey(((ECDsaSecurityKey)key).ECDsa);
-            descriptor.SigningCredentials = new SigningCredentials(clone, alg ?? Alg);
+            descriptor.SigningCredentials = new SigningCredentials(clone, alg ?? Alg) { CryptoProviderFactory = new CryptoProviderFactory { CacheSignatureProviders = false } };
             token = handler.CreateToken(descriptor);
         }
 
