@@ -5,7 +5,8 @@
 // By default the FHIR API at /fhir is protected by SMART on FHIR: a SMART authorization server runs in the same process
 // (login page with demo users "practitioner"/"practitioner" and "patient"/"patient", patient picker, EHR launch), and the
 // launcher page at / starts a sample SMART app (/app). --no-auth keeps the FHIR API open for local scripting (loopback only!).
-// Igia.Workflow runs too: a diabetes follow-up care program is applied to three diabetic patients on first start.
+// Igia.Workflow runs too: a diabetes follow-up care program is applied to three diabetic patients on first start; and
+// Igia.Audit records every interaction and security event (data/audit, and AuditEvent resources in the store).
 using Igia.Sandbox;
 using Igia.Smart.App;
 using Igia.Smart.AuthorizationServer;
@@ -21,6 +22,14 @@ var baseUrl = SandboxAuth.PublicBaseUrl(builder.Configuration);
 var fhirBase = new Uri(baseUrl, "fhir");
 
 builder.Services.AddIgiaFhirServer(o => o.ServerName = "Igia Sandbox").UseSqlite(Path.Combine(dataFolder, "fhir.db"));
+// Audit: every FHIR interaction (and the SMART server's logins, logouts and tokens) as IHE BALP AuditEvents, durable
+// in a hash-chained local log (data/audit) before the response leaves, and copied into the FHIR store so that
+// `AuditEvent?patient=Patient/…` answers "who looked at this record". Registered before the seeders: its pipeline must
+// be running when they write (hosted services start in order).
+builder.Services.AddIgiaAudit(o => o.SourceId = "igia-sandbox")
+    .WriteToFile(Path.Combine(dataFolder, "audit"))
+    .WriteToFhirStore(SandboxAuth.System("system/AuditEvent.cru"));
+builder.Services.AddSingleton<ISmartAuthorizationEventSink, SandboxAuditBridge>();
 builder.Services.AddHostedService<SandboxSeeder>();
 
 // Care workflow: the Task state machine, care programs, SLA timers and subscriptions; a diabetes follow-up program is

@@ -32,9 +32,14 @@ public sealed record IgiaAuditBuilder(IServiceCollection Services)
     /// after they are durable locally, in transactions of up to 100; when the store is unavailable they wait in the local
     /// log and are retried, without duplicates. Needs <c>AddIgiaFhirServer</c> with update-as-create allowed.
     /// </summary>
-    public IgiaAuditBuilder WriteToFhirStore()
+    /// <param name="writeAs">
+    /// The caller the sink's writes run as, for authorization filters: with Igia.Smart's resource server, give an identity
+    /// of its authentication scheme with <c>system/AuditEvent.cru</c> scopes. Default: an internal system principal
+    /// (authentication type <c>Igia.Audit.System</c>, scopes <c>system/AuditEvent.c/.u/.r</c>).
+    /// </param>
+    public IgiaAuditBuilder WriteToFhirStore(System.Security.Claims.ClaimsPrincipal? writeAs = null)
     {
-        Services.AddSingleton<IAuditSink, FhirStoreAuditSink>();
+        Services.AddSingleton<IAuditSink>(sp => new FhirStoreAuditSink(sp, writeAs ?? FhirStoreAuditSink.SystemPrincipal));
         return this;
     }
 

@@ -15,11 +15,11 @@ namespace Igia.Audit.FhirStore;
 /// id, so a re-delivered record is recognised: after a failure or a restart, records already in the store are skipped.
 /// Runs on the forwarder's background task, never inside a request (a transaction holds the store's writer).
 /// </summary>
-internal sealed class FhirStoreAuditSink(IServiceProvider services) : IAuditSink
+internal sealed class FhirStoreAuditSink(IServiceProvider services, ClaimsPrincipal writeAs) : IAuditSink
 {
     private const int MaxPerTransaction = 100;
 
-    /// <summary>The caller the sink's writes run as (authorization filters may recognise it by its authentication type).</summary>
+    /// <summary>The default caller the sink's writes run as (authorization filters may recognise it by its authentication type).</summary>
     internal static readonly ClaimsPrincipal SystemPrincipal = new(new ClaimsIdentity(
         [new System.Security.Claims.Claim("sub", "igia-audit"), new System.Security.Claims.Claim("client_id", "igia-audit"), new System.Security.Claims.Claim("scope", "system/AuditEvent.c system/AuditEvent.u system/AuditEvent.r")],
         authenticationType: "Igia.Audit.System"));
@@ -84,7 +84,7 @@ internal sealed class FhirStoreAuditSink(IServiceProvider services) : IAuditSink
             Kind = FhirInteractionKind.Transaction,
             Method = "POST",
             Resource = bundle,
-            User = SystemPrincipal,
+            User = writeAs,
             CancellationToken = cancellationToken,
         };
         interaction.Items[AuditInteractionFilter.SinkWriteKey] = true;
@@ -96,7 +96,7 @@ internal sealed class FhirStoreAuditSink(IServiceProvider services) : IAuditSink
         }
     }
 
-    private static async Task<bool> ExistsAsync(IFhirInteractionExecutor executor, string id, CancellationToken cancellationToken)
+    private async Task<bool> ExistsAsync(IFhirInteractionExecutor executor, string id, CancellationToken cancellationToken)
     {
         var read = new FhirInteraction
         {
@@ -105,7 +105,7 @@ internal sealed class FhirStoreAuditSink(IServiceProvider services) : IAuditSink
             Id = id,
             Method = "GET",
             RelativeUrl = "AuditEvent/" + id,
-            User = SystemPrincipal,
+            User = writeAs,
             CancellationToken = cancellationToken,
         };
         read.Items[AuditInteractionFilter.SinkWriteKey] = true;

@@ -43,6 +43,15 @@ public sealed partial class SandboxAuthTests
         Assert.Contains("<tr><td>", page); // observations read through the protected FHIR API with the app's token
         Assert.Contains("Standalone", page);
         Assert.DoesNotContain("code=", sandbox.Server.Output); // no authorization code in the logs
+
+        // Igia.Audit: the login, the token issued and the app's FHIR reads are in the hash-chained local log (durable
+        // before each response left), as DICOM 110114 User Authentication (110122 Login) and BALP REST events.
+        var audit = string.Concat(Directory.GetFiles(data.Combine("audit"), "*.jsonl", SearchOption.AllDirectories).Select(File.ReadAllText));
+        Assert.Contains("\"110122\"", audit);
+        Assert.Contains("\"110114\"", audit);
+        Assert.Contains("\"ITI-71\"", audit);
+        Assert.Contains("\"rest\"", audit);
+        Assert.Contains("practitioner", audit);
     }
 
     [Fact]
