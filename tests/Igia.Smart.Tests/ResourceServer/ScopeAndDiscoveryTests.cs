@@ -13,6 +13,15 @@ namespace Igia.Smart.Tests.ResourceServer;
 public sealed class ScopeAndDiscoveryTests(ResourceServerFixture fx) : IClassFixture<ResourceServerFixture>
 {
     [Fact]
+    public async Task Smart_configuration_issuer_with_trailing_slash_is_published_verbatim()
+    {
+        await using var host = await ProtectedFhirHost.StartAsync(fx.Issuer, o => o.Authority = new Uri(fx.Issuer.Issuer + "/"));
+        var json = JsonNode.Parse(await host.Http.GetStringAsync(host.BaseUrl + "/.well-known/smart-configuration"))!.AsObject();
+        Assert.Equal(fx.Issuer.Issuer + "/", json["issuer"]!.GetValue<string>());
+        Assert.Equal(fx.Issuer.Issuer + "/token", json["token_endpoint"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Smart_configuration_lists_what_is_supported_and_never_plain()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, fx.Host.BaseUrl + "/.well-known/smart-configuration");

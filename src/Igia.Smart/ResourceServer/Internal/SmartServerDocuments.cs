@@ -58,7 +58,9 @@ internal sealed partial class SmartServerDocuments(
         var o = options.Value;
         var m = o.Metadata;
         var e = await EndpointsAsync(cancellationToken);
-        var json = new JsonObject { ["issuer"] = o.Authority!.AbsoluteUri.TrimEnd('/') };
+        // The issuer exactly as configured (a trailing slash kept or left out): apps compare it with the RFC 9207 'iss' of
+        // the authorization response character for character, and OpenIddict's issuer, for one, ends with '/'.
+        var json = new JsonObject { ["issuer"] = o.Authority!.OriginalString };
         void Add(string name, Uri? value)
         {
             if (value is not null)
