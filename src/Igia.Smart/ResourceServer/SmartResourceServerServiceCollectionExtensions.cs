@@ -44,6 +44,7 @@ public static class SmartResourceServerServiceCollectionExtensions
         services.TryAddSingleton<SmartServerDocuments>();
         services.TryAddSingleton<SmartAccessCache>();
         services.AddSingleton<IFhirInteractionFilter, SmartAuthorizationFilter>();
+        services.AddSingleton<IFhirWriteValidator, PatientPatchValidator>();
         services.AddSingleton<ICapabilityStatementContributor, SmartCapabilityContributor>();
 
         services.AddAuthentication()

@@ -387,8 +387,43 @@ public sealed class CrossPatientLeakTests(ResourceServerFixture fx) : IClassFixt
         Assert.Equal("1", ob2.Json!["meta"]!["versionId"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, (await fx.Host.GetAsync("Observation/ob1", fx.SystemToken)).Status);
 
+        // A conditional PATCH is confined to A's compartment like every conditional write: B's ob2 does not match.
         var patch = await fx.Host.SendAsync(HttpMethod.Patch, "Observation?_id=ob2", A, """[{"op":"replace","path":"/status","value":"amended"}]""");
-        Assert.Equal(HttpStatusCode.Forbidden, patch.Status);
+        Assert.True(patch.Status is HttpStatusCode.NotFound or HttpStatusCode.Forbidden or HttpStatusCode.PreconditionFailed, patch.ToString());
+        Assert.Equal("1", (await fx.Host.GetAsync("Observation/ob2", fx.SystemToken)).Json!["meta"]!["versionId"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Patch_with_patient_scopes_works_inside_the_compartment_and_cannot_move_a_resource_out()
+    {
+        var created = await fx.Host.SendAsync(HttpMethod.Post, "Observation", A, ResourceServerFixture.Obs("", "pa", "laboratory", "6666-1"));
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        var id = created.Json!["id"]!.GetValue<string>();
+
+        var amend = await fx.Host.SendAsync(HttpMethod.Patch, $"Observation/{id}", A, """[{"op":"replace","path":"/status","value":"amended"}]""");
+        Assert.Equal(HttpStatusCode.OK, amend.Status);
+        Assert.Equal("amended", (await fx.Host.GetAsync($"Observation/{id}", fx.SystemToken)).Json!["status"]!.GetValue<string>());
+
+        // Moving the Observation to B by PATCH is refused inside the write, and nothing is stored.
+        var move = await fx.Host.SendAsync(HttpMethod.Patch, $"Observation/{id}", A, """[{"op":"replace","path":"/subject/reference","value":"Patient/pb"}]""");
+        Assert.Equal(HttpStatusCode.Forbidden, move.Status);
+        Assert.Contains("compartment", move.Text);
+        var after = await fx.Host.GetAsync($"Observation/{id}", fx.SystemToken);
+        Assert.Equal("Patient/pa", after.Json!["subject"]!["reference"]!.GetValue<string>());
+        Assert.Equal("2", after.Json!["meta"]!["versionId"]!.GetValue<string>());
+
+        // The same refusal inside a transaction (a FHIRPath Patch entry) rolls the whole transaction back.
+        var ownCreate = ResourceServerFixture.Obs("", "pa", "laboratory", "6666-2");
+        const string movePatch = """{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"replace"},{"name":"path","valueString":"Observation.subject"},{"name":"value","valueReference":{"reference":"Patient/pb"}}]}]}""";
+        var transaction = "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+            + "{\"resource\":" + ownCreate + ",\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}},"
+            + "{\"resource\":" + movePatch + ","
+            + "\"request\":{\"method\":\"PATCH\",\"url\":\"Observation/" + id + "\"}}]}";
+        var tx = await fx.Host.SendAsync(HttpMethod.Post, "", A, transaction);
+        Assert.True((int)tx.Status is >= 400 and < 500, tx.ToString());
+        Assert.True(tx.Text.Contains("compartment", StringComparison.Ordinal), tx.Text);
+        Assert.Empty((await fx.Host.GetAsync("Observation?code=6666-2", fx.SystemToken)).EntryKeys());
+        Assert.Equal("2", (await fx.Host.GetAsync($"Observation/{id}", fx.SystemToken)).Json!["meta"]!["versionId"]!.GetValue<string>());
     }
 
     [Fact]

@@ -419,8 +419,10 @@ internal sealed partial class SmartAuthorizationFilter(
                     RequireBodyInCompartment(interaction, access, type, creating: false);
                     break;
                 case FhirInteractionKind.Patch when FhirCompartmentMembership.CanBeInCompartment(Patient, type):
-                    // The patched result is only known inside the handler, after the point where it could still be refused.
-                    return Forbidden(interaction, "PATCH is not available with patient scopes (the patched resource could leave the patient's compartment); use PUT.");
+                    // The patched result is only known inside the handler's write session: PatientPatchValidator checks it
+                    // there, before it is stored (the current version was checked above, or the criteria confined).
+                    interaction.Items[PatientPatchValidator.PatientKey] = access.Patient;
+                    break;
             }
         }
 
