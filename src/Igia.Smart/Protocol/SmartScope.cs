@@ -155,41 +155,27 @@ public sealed class SmartScope : IEquatable<SmartScope>
     /// <summary>Parses a space-separated list of scopes (the OAuth <c>scope</c> parameter); repeated scopes are kept once.</summary>
     /// <param name="scopes">The list; null or blank gives an empty list.</param>
     /// <exception cref="FormatException">A scope is malformed.</exception>
-    public static IReadOnlyList<SmartScope> ParseList(string? scopes)
-    {
-        if (string.IsNullOrWhiteSpace(scopes))
-        {
-            return [];
-        }
-
-        var list = new List<SmartScope>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var part in scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (seen.Add(part))
-            {
-                list.Add(Parse(part));
-            }
-        }
-
-        return list;
-    }
+    public static IReadOnlyList<SmartScope> ParseList(string? scopes) => ParseDistinct(scopes, Parse);
 
     /// <summary>Parses scopes a server granted: malformed ones are kept as <see cref="SmartScopeKind.Other"/> rather than rejected.</summary>
-    internal static IReadOnlyList<SmartScope> ParseGranted(string? scopes)
+    internal static IReadOnlyList<SmartScope> ParseGranted(string? scopes) =>
+        ParseDistinct(scopes, part => TryParse(part, out var scope, out _) ? scope : new SmartScope(part, SmartScopeKind.Other));
+
+    /// <summary>Splits a space-separated scope list and parses each distinct scope once, in order.</summary>
+    private static List<SmartScope> ParseDistinct(string? scopes, Func<string, SmartScope> parse)
     {
+        var list = new List<SmartScope>();
         if (string.IsNullOrWhiteSpace(scopes))
         {
-            return [];
+            return list;
         }
 
-        var list = new List<SmartScope>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var part in scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             if (seen.Add(part))
             {
-                list.Add(TryParse(part, out var scope, out _) ? scope : new SmartScope(part, SmartScopeKind.Other));
+                list.Add(parse(part));
             }
         }
 
