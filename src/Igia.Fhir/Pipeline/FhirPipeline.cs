@@ -70,7 +70,9 @@ internal sealed partial class FhirPipeline : IFhirInteractionExecutor
         catch (Exception e) when (index == 0)
         {
             // The message of an unexpected exception may carry data; log the type and stack, answer generically.
-            LogUnexpected(_logger, e.GetType().FullName, interaction.Kind, interaction.ResourceType, e.StackTrace);
+            // A database's error code says what went wrong without carrying data.
+            var code = e is Microsoft.Data.Sqlite.SqliteException sqlite ? $" (SQLite error {sqlite.SqliteErrorCode}/{sqlite.SqliteExtendedErrorCode})" : "";
+            LogUnexpected(_logger, e.GetType().FullName + code, interaction.Kind, interaction.ResourceType, e.StackTrace);
             return FhirResponse.Error(HttpStatusCode.InternalServerError, OperationOutcome.IssueType.Exception,
                 "The server failed to process the request. The error has been logged.");
         }

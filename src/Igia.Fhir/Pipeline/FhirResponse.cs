@@ -14,15 +14,35 @@ public sealed class FhirResponse
 
     private Resource? _resource;
     private string? _storedJson;
+    private Resource? _storedObject;
+    private Serialization.StoredBundleEntries? _unparsedBundle;
 
     /// <summary>The body: a resource, a Bundle, an OperationOutcome, or null for none.</summary>
     public Resource? Resource
     {
-        get => _resource ??= _storedJson is null ? null : Serialization.FhirFormats.ParseStored(_storedJson);
+        get
+        {
+            if (_resource is null)
+            {
+                if (_storedJson is not null)
+                {
+                    _resource = _storedObject ?? Serialization.FhirFormats.ParseStored(_storedJson);
+                }
+                else if (_unparsedBundle is not null)
+                {
+                    _resource = _unparsedBundle.Materialize();
+                }
+            }
+
+            return _resource;
+        }
+
         set
         {
             _resource = value;
             _storedJson = null;
+            _storedObject = null;
+            _unparsedBundle = null;
         }
     }
 
@@ -33,16 +53,48 @@ public sealed class FhirResponse
     internal string? UnparsedJson => _resource is null ? _storedJson : null;
 
     /// <summary>
+    /// A search Bundle whose entries still hold their resources as stored JSON, while nobody has asked for <see cref="Resource"/>:
+    /// then the writer splices the stored JSON into the Bundle instead of parsing and serialising every entry.
+    /// </summary>
+    internal Serialization.StoredBundleEntries? UnparsedBundle => _resource is null ? _unparsedBundle : null;
+
+    /// <summary>The body's object when it exists without parsing (set, parsed already, or the object a write serialised).</summary>
+    internal Resource? ResourceIfParsed => _resource ?? _storedObject;
+
+    /// <summary>
     /// The body as the stored JSON, while nobody has read or set <see cref="Resource"/> (null otherwise). Lets a filter
     /// look at a read's body (e.g. audit, for the patient it belongs to) without parsing it, which keeps the read fast path.
     /// </summary>
     public string? StoredJson => UnparsedJson;
 
-    /// <summary>Sets the body from stored JSON, parsed only if someone reads <see cref="Resource"/>.</summary>
-    internal void SetStoredJson(string json)
+    /// <summary>
+    /// For a search Bundle body, while nobody has read or set <see cref="Resource"/>: the stored JSON of its resource
+    /// entries (matches and includes), in entry order, unparsed; null otherwise. The Bundle's other entries (an
+    /// OperationOutcome of search warnings) are not in it. Lets a filter look at a search's results (e.g. audit, for the
+    /// patients they belong to) without parsing them, which keeps the search fast path. Read-only: to change the results,
+    /// set <see cref="Resource"/>.
+    /// </summary>
+    public IReadOnlyList<string>? StoredEntries => UnparsedBundle?.StoredJson;
+
+    /// <summary>
+    /// Sets the body from stored JSON, parsed only if someone reads <see cref="Resource"/>; or, for a write, the object
+    /// <paramref name="json"/> was serialised from, which <see cref="Resource"/> then returns without parsing.
+    /// </summary>
+    internal void SetStoredJson(string json, Resource? serializedFrom = null)
     {
         _resource = null;
+        _unparsedBundle = null;
         _storedJson = json;
+        _storedObject = serializedFrom;
+    }
+
+    /// <summary>Sets the body to a search Bundle, its stored entries parsed only if someone reads <see cref="Resource"/>.</summary>
+    internal void SetUnparsedBundle(Serialization.StoredBundleEntries bundle)
+    {
+        _resource = null;
+        _storedJson = null;
+        _storedObject = null;
+        _unparsedBundle = bundle;
     }
 
     /// <summary>The version id for the <c>ETag</c> header.</summary>

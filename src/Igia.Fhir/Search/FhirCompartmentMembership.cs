@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
 using Hl7.Fhir.FhirPath;
 using Hl7.Fhir.Model;
 using Hl7.FhirPath;
@@ -16,8 +19,12 @@ public sealed class FhirCompartmentMembership
 {
     private static readonly FhirPathCompiler Compiler = CreateCompiler();
 
+    /// <summary>UTF-8 that throws on a lone surrogate, as JsonDocument.Parse(string) does.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private readonly SearchParameterRegistry _registry;
-    private readonly ConcurrentDictionary<(string Compartment, string Type), Link[]?> _links = new();
+    private readonly ConcurrentDictionary<(string Compartment, string Type), LinkSet?> _links = new();
+    private readonly ConcurrentDictionary<(string Compartment, string Type, string Code), (int Version, bool Typed, bool Bare)> _confining = new();
 
     /// <summary>Creates the service over the server's search parameters.</summary>
     /// <param name="registry">The search parameters (their expressions say where the linking references are).</param>
@@ -61,8 +68,7 @@ public sealed class FhirCompartmentMembership
             return resource.Id == compartmentId;
         }
 
-        var links = _links.GetOrAdd((compartmentType, type), key => BuildLinks(key.Compartment, key.Type));
-        if (links is null)
+        if (LinksFor(compartmentType, type) is not { Links: var links })
         {
             return false;
         }
@@ -146,7 +152,7 @@ public sealed class FhirCompartmentMembership
     public bool IsInCompartment(Pipeline.FhirResponse response, string compartmentType, string compartmentId)
     {
         ArgumentNullException.ThrowIfNull(response);
-        if (response.UnparsedJson is { } json)
+        if (response.UnparsedJson is { } json && response.ResourceIfParsed is null)
         {
             if (response.ResourceType == compartmentType)
             {
@@ -157,10 +163,115 @@ public sealed class FhirCompartmentMembership
                 && IsJsonInCompartment(json, type, compartmentType, compartmentId);
         }
 
-        return response.Resource is { } resource and not Hl7.Fhir.Model.OperationOutcome && IsInCompartment(resource, compartmentType, compartmentId);
+        return (response.ResourceIfParsed ?? response.Resource) is { } resource and not Hl7.Fhir.Model.OperationOutcome && IsInCompartment(resource, compartmentType, compartmentId);
     }
 
-    private Link[]? BuildLinks(string compartmentType, string resourceType)
+    /// <summary>
+    /// True when the search parameter <paramref name="name"/>=<paramref name="value"/> on <paramref name="resourceType"/> can
+    /// only match resources in the compartment <paramref name="compartmentType"/>/<paramref name="compartmentId"/>, so that a
+    /// search holding it (search parameters are AND-ed) needs no compartment restriction on top: the parameter (no modifier,
+    /// no chain) is a reference parameter whose every path is a path of one of the type's compartment links, and the value is
+    /// the single reference <c>compartmentType/compartmentId</c> (or the bare id when the parameter can refer to that type
+    /// only). E.g. <c>Observation?patient=123</c> (<c>Observation.subject.where(resolve() is Patient)</c>) within the link
+    /// <c>subject</c>. False whenever that cannot be shown.
+    /// </summary>
+    /// <param name="resourceType">The searched type (not the compartment type itself).</param>
+    /// <param name="name">The parameter's name as given.</param>
+    /// <param name="value">The parameter's raw value.</param>
+    /// <param name="compartmentType">The compartment type, e.g. <c>Patient</c>.</param>
+    /// <param name="compartmentId">The id of the compartment's focal resource.</param>
+    public bool ParameterConfinesToCompartment(string resourceType, string name, string value, string compartmentType, string compartmentId)
+    {
+        ArgumentNullException.ThrowIfNull(resourceType);
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(value);
+        if (resourceType == compartmentType || !SearchIndexer.IdPattern().IsMatch(compartmentId) || !ModelInfo.IsKnownResource(compartmentType))
+        {
+            return false;
+        }
+
+        var typed = value.Length == compartmentType.Length + 1 + compartmentId.Length && value.StartsWith(compartmentType, StringComparison.Ordinal)
+            && value[compartmentType.Length] == '/' && value.EndsWith(compartmentId, StringComparison.Ordinal);
+        if (!typed && value != compartmentId)
+        {
+            return false;
+        }
+
+        if (_registry.Find(resourceType, name) is null)
+        {
+            return false; // not a parameter (a modifier, a chain, a typo): nothing to remember, so the cache holds known names only
+        }
+
+        var version = _registry.Version;
+        var key = (compartmentType, resourceType, name);
+        if (!_confining.TryGetValue(key, out var known) || known.Version != version)
+        {
+            var (typedConfines, bareConfines) = Confines(compartmentType, resourceType, name);
+            known = (version, typedConfines, bareConfines);
+            _confining[key] = known;
+        }
+
+        return typed ? known.Typed : known.Bare;
+    }
+
+    /// <summary>
+    /// Whether the parameter's every path is a path of a compartment link of the type (Typed: then <c>Type/id</c> confines), and
+    /// whether a bare id does too (Bare: the parameter can only refer to the compartment type, by its targets or because every
+    /// part of its expression ends in <c>where(resolve() is Type)</c>, which the indexer evaluates).
+    /// </summary>
+    private (bool Typed, bool Bare) Confines(string compartmentType, string resourceType, string code)
+    {
+        if (LinkParameters(compartmentType, resourceType) is not { } links
+            || _registry.Find(resourceType, code) is not { Type: Hl7.Fhir.Model.SearchParamType.Reference, Expression: { Length: > 0 } expression } info
+            || (info.Targets.Count > 0 && !info.Targets.Contains(compartmentType)))
+        {
+            return (false, false);
+        }
+
+        // Every part must count (JsonPaths leaves out a part that can only refer to another type: not for this check).
+        var mine = SearchIndexer.ExpressionFor(expression, resourceType);
+        var where = ".where(resolve() is " + compartmentType + ")";
+        var everyPartResolved = true;
+        foreach (var part in mine.Split(" | ", StringSplitOptions.TrimEntries))
+        {
+            var resolved = part.EndsWith(where, StringComparison.Ordinal);
+            everyPartResolved &= resolved;
+            if (part.Contains('(', StringComparison.Ordinal) && !resolved)
+            {
+                return (false, false);
+            }
+        }
+
+        if (JsonPaths(mine, resourceType, compartmentType) is not { Length: > 0 } paths)
+        {
+            return (false, false);
+        }
+
+        var linkPaths = new List<string[]>();
+        foreach (var link in links)
+        {
+            if (_registry.Find(resourceType, link) is { Type: Hl7.Fhir.Model.SearchParamType.Reference, Expression: { Length: > 0 } linkExpression }
+                && JsonPaths(SearchIndexer.ExpressionFor(linkExpression, resourceType), resourceType, compartmentType) is { } found)
+            {
+                linkPaths.AddRange(found);
+            }
+        }
+
+        foreach (var path in paths)
+        {
+            if (!linkPaths.Exists(p => p.AsSpan().SequenceEqual(path)))
+            {
+                return (false, false);
+            }
+        }
+
+        return (true, everyPartResolved || (info.Targets.Count == 1 && info.Targets[0] == compartmentType));
+    }
+
+    private LinkSet? LinksFor(string compartmentType, string resourceType) =>
+        _links.GetOrAdd((compartmentType, resourceType), static (key, self) => self.BuildLinks(key.Compartment, key.Type), this);
+
+    private LinkSet? BuildLinks(string compartmentType, string resourceType)
     {
         if (LinkParameters(compartmentType, resourceType) is not { } codes)
         {
@@ -193,7 +304,7 @@ public sealed class FhirCompartmentMembership
             links.Add(new Link(fast, slow, JsonPaths(mine, resourceType, compartmentType)));
         }
 
-        return [.. links];
+        return new LinkSet([.. links], JsonStep.Tree(links));
     }
 
     /// <summary>
@@ -236,72 +347,112 @@ public sealed class FhirCompartmentMembership
         return [.. paths];
     }
 
-    /// <summary>Follows the member paths in stored JSON and checks each <c>reference</c> found.</summary>
-    private static bool JsonLinks(System.Text.Json.JsonElement root, Link[] links, string compartmentType, string compartmentId)
-    {
-        var current = new List<System.Text.Json.JsonElement>(4);
-        var next = new List<System.Text.Json.JsonElement>(4);
-        foreach (var link in links)
-        {
-            foreach (var path in link.JsonPaths!)
-            {
-                current.Clear();
-                current.Add(root);
-                foreach (var name in path)
-                {
-                    next.Clear();
-                    foreach (var element in current)
-                    {
-                        if (element.ValueKind == System.Text.Json.JsonValueKind.Object && element.TryGetProperty(name, out var child))
-                        {
-                            if (child.ValueKind == System.Text.Json.JsonValueKind.Array)
-                            {
-                                foreach (var item in child.EnumerateArray())
-                                {
-                                    next.Add(item);
-                                }
-                            }
-                            else
-                            {
-                                next.Add(child);
-                            }
-                        }
-                    }
-
-                    (current, next) = (next, current);
-                }
-
-                foreach (var element in current)
-                {
-                    if (element.ValueKind == System.Text.Json.JsonValueKind.Object && element.TryGetProperty("reference", out var reference)
-                        && reference.ValueKind == System.Text.Json.JsonValueKind.String && reference.GetString() is { Length: > 0 } r
-                        && SearchIndexer.ParseReference(r) is { Type: { } t, Id: { } id } && t == compartmentType && id == compartmentId)
-                    {
-                        return true;
-                    }
-                }
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>Checks stored JSON: by its member paths when every link has them, otherwise by parsing it.</summary>
+    /// <summary>Checks stored JSON: by a forward-only scan along the member paths when every link has them, otherwise by parsing it.</summary>
     private bool IsJsonInCompartment(string json, string resourceType, string compartmentType, string compartmentId)
     {
-        var links = _links.GetOrAdd((compartmentType, resourceType), key => BuildLinks(key.Compartment, key.Type));
-        if (links is null)
+        if (LinksFor(compartmentType, resourceType) is not { } set)
         {
             return false;
         }
 
-        if (links.All(l => l.JsonPaths is not null))
+        if (set.Json is not { } tree)
         {
-            using var document = System.Text.Json.JsonDocument.Parse(json);
-            return JsonLinks(document.RootElement, links, compartmentType, compartmentId);
+            return IsInCompartment(Serialization.FhirFormats.ParseStored(json), compartmentType, compartmentId);
         }
 
-        return IsInCompartment(Serialization.FhirFormats.ParseStored(json), compartmentType, compartmentId);
+        byte[]? rented = null;
+        Span<byte> buffer = json.Length <= 1024 ? stackalloc byte[3 * 1024] : (rented = ArrayPool<byte>.Shared.Rent(StrictUtf8.GetByteCount(json)));
+        try
+        {
+            var length = StrictUtf8.GetBytes(json, buffer);
+            var reader = new Utf8JsonReader(buffer[..length]);
+            var scan = new ReferenceMatch(compartmentType, compartmentId);
+            reader.Read();
+            var found = reader.TokenType == JsonTokenType.StartObject && ScanObject(ref reader, tree, ref scan);
+
+            // Read to the end, so that malformed JSON throws as JsonDocument.Parse did.
+            while (reader.Read())
+            {
+            }
+
+            return found;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Scans the object the reader is on (to its end) at <paramref name="step"/> of the member paths. As
+    /// <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/> did, the last of duplicate members counts.
+    /// </summary>
+    private static bool ScanObject(ref Utf8JsonReader reader, JsonStep step, ref ReferenceMatch match)
+    {
+        var children = step.Children;
+        ulong hits = 0;
+        var referenceHit = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var index = -1;
+            for (var i = 0; i < children.Length; i++)
+            {
+                if (reader.ValueTextEquals(children[i].Utf8Name))
+                {
+                    index = i;
+                    break;
+                }
+            }
+
+            var isReference = step.Ends && reader.ValueTextEquals("reference"u8);
+            reader.Read();
+            if (isReference)
+            {
+                referenceHit = reader.TokenType == JsonTokenType.String && match.Matches(ref reader);
+            }
+
+            if (index >= 0)
+            {
+                var bit = 1UL << index;
+                hits = ScanValue(ref reader, children[index], ref match) ? hits | bit : hits & ~bit;
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return referenceHit || hits != 0;
+    }
+
+    /// <summary>A member's value at <paramref name="step"/>: an object, or an array whose object items are looked at (one level).</summary>
+    private static bool ScanValue(ref Utf8JsonReader reader, JsonStep step, ref ReferenceMatch match)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+                return ScanObject(ref reader, step, ref match);
+            case JsonTokenType.StartArray:
+                var found = false;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        found |= ScanObject(ref reader, step, ref match);
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+
+                return found;
+            default:
+                return false;
+        }
     }
 
     private static PocoNode? Resolve(string reference) =>
@@ -319,4 +470,127 @@ public sealed class FhirCompartmentMembership
     /// <param name="Slow">Firely's compiled FHIRPath otherwise.</param>
     /// <param name="JsonPaths">The expression as member paths below the resource (alternatives), for checking stored JSON without parsing it; null when it is not that simple.</param>
     private sealed record Link(PathEvaluator? Fast, CompiledExpression? Slow, string[][]? JsonPaths);
+
+    /// <param name="Links">The linking parameters of a resource type in a compartment type.</param>
+    /// <param name="Json">Their member paths as a tree, for scanning stored JSON; null when some link has none.</param>
+    private sealed record LinkSet(Link[] Links, JsonStep? Json);
+
+    /// <summary>A step of the member paths: the member name (UTF-8), the steps below it, and whether a path ends here (at a Reference).</summary>
+    private sealed class JsonStep
+    {
+        private JsonStep(string name)
+        {
+            Name = name;
+            Utf8Name = Encoding.UTF8.GetBytes(name);
+        }
+
+        public string Name { get; }
+
+        public byte[] Utf8Name { get; }
+
+        public JsonStep[] Children { get; private set; } = [];
+
+        public bool Ends { get; private set; }
+
+        /// <summary>The root of the member paths of <paramref name="links"/>; null when a link has none or a step has more than 64 members below it.</summary>
+        public static JsonStep? Tree(IReadOnlyList<Link> links)
+        {
+            var root = new JsonStep(string.Empty);
+            foreach (var link in links)
+            {
+                if (link.JsonPaths is not { } paths)
+                {
+                    return null;
+                }
+
+                foreach (var path in paths)
+                {
+                    var step = root;
+                    foreach (var name in path)
+                    {
+                        var child = Array.Find(step.Children, c => c.Name == name);
+                        if (child is null)
+                        {
+                            child = new JsonStep(name);
+                            step.Children = [.. step.Children, child];
+                            if (step.Children.Length > 64)
+                            {
+                                return null;
+                            }
+                        }
+
+                        step = child;
+                    }
+
+                    step.Ends = true;
+                }
+            }
+
+            return root;
+        }
+    }
+
+    /// <summary>
+    /// Whether a reference string names <c>compartmentType/compartmentId</c> as <see cref="SearchIndexer.ParseReference"/> reads it
+    /// (not <c>#local</c>; up to <c>|</c>; before <c>/_history/</c>; the last two path segments, a known type and a FHIR id),
+    /// compared on the unescaped characters without making a string.
+    /// </summary>
+    private struct ReferenceMatch(string compartmentType, string compartmentId)
+    {
+        private bool? _valid;
+
+        public bool Matches(ref Utf8JsonReader reader)
+        {
+            var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+            char[]? rented = null;
+            Span<char> buffer = length <= 256 ? stackalloc char[256] : (rented = ArrayPool<char>.Shared.Rent(length));
+            try
+            {
+                var written = reader.CopyString(buffer);
+                return Names(buffer[..written]);
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    ArrayPool<char>.Shared.Return(rented);
+                }
+            }
+        }
+
+        private bool Names(ReadOnlySpan<char> reference)
+        {
+            if (reference.Length == 0 || reference[0] == '#')
+            {
+                return false;
+            }
+
+            var bar = reference.IndexOf('|');
+            if (bar >= 0)
+            {
+                reference = reference[..bar];
+            }
+
+            var history = reference.IndexOf("/_history/", StringComparison.Ordinal);
+            if (history >= 0)
+            {
+                reference = reference[..history];
+            }
+
+            var lastSlash = reference.LastIndexOf('/');
+            if (lastSlash <= 0)
+            {
+                return false;
+            }
+
+            var typeStart = reference[..lastSlash].LastIndexOf('/') + 1;
+            if (!reference[typeStart..lastSlash].SequenceEqual(compartmentType) || !reference[(lastSlash + 1)..].SequenceEqual(compartmentId))
+            {
+                return false;
+            }
+
+            _valid ??= ModelInfo.IsKnownResource(compartmentType) && SearchIndexer.IdPattern().IsMatch(compartmentId);
+            return _valid.Value;
+        }
+    }
 }

@@ -51,8 +51,11 @@ internal sealed class FhirSearchService
     /// <summary>The index rows of a resource, for every search parameter of its type.</summary>
     public IReadOnlyList<SearchIndexEntry> Extract(Resource resource) => _indexer.Extract(resource);
 
-    /// <summary>Runs a search and builds the searchset Bundle (matches, includes, links, total, warnings).</summary>
-    public async Task<Bundle> SearchAsync(IFhirStoreSession session, SearchRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs a search and builds the searchset Bundle (matches, includes, links, total, warnings), its entries' resources
+    /// left as stored JSON until someone needs them as objects.
+    /// </summary>
+    public async Task<StoredBundleEntries> SearchAsync(IFhirStoreSession session, SearchRequest request, CancellationToken cancellationToken)
     {
         request = await WithListsAsync(session, await WithValueSetsAsync(request, cancellationToken), cancellationToken);
         var parsed = _parser.Parse(request);
@@ -156,7 +159,7 @@ internal sealed class FhirSearchService
         return result.Matches;
     }
 
-    private async Task<Bundle> FirstPageAsync(IFhirStoreSession session, SearchRequest request, ParsedSearch parsed, CancellationToken cancellationToken)
+    private async Task<StoredBundleEntries> FirstPageAsync(IFhirStoreSession session, SearchRequest request, ParsedSearch parsed, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var state = EncodeState(request, parsed.Used);
@@ -178,8 +181,9 @@ internal sealed class FhirSearchService
             Now = now,
         };
         var result = await session.SearchAsync(query, cancellationToken);
-        var bundle = NewBundle(parsed, result.Total);
-        AddEntries(bundle, request.BaseUrl, result);
+        var entries = new StoredBundleEntries(NewBundle(parsed, result.Total));
+        AddEntries(entries, request.BaseUrl, result);
+        var bundle = entries.Bundle;
         AddWarnings(bundle, parsed.Warnings);
 
         var path = SearchPath(request);
@@ -201,10 +205,10 @@ internal sealed class FhirSearchService
             AddPagingLinks(bundle, request.BaseUrl, path, snapshot, parsed.Offset, parsed.Count, result.Total, result.Matches.Count, passthrough, includeSelf: false);
         }
 
-        return bundle;
+        return entries;
     }
 
-    private async Task<Bundle> NextPageAsync(IFhirStoreSession session, SearchRequest request, ParsedSearch paging, CancellationToken cancellationToken)
+    private async Task<StoredBundleEntries> NextPageAsync(IFhirStoreSession session, SearchRequest request, ParsedSearch paging, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var count = paging.CountGiven ? Math.Min(paging.Count, _options.MaxPageSize) : _options.DefaultPageSize;
@@ -260,11 +264,11 @@ internal sealed class FhirSearchService
             included = includeResult.Included;
         }
 
-        var bundle = NewBundle(parsed, page.Total);
-        AddEntries(bundle, request.BaseUrl, page with { Included = included });
+        var entries = new StoredBundleEntries(NewBundle(parsed, page.Total));
+        AddEntries(entries, request.BaseUrl, page with { Included = included });
         var path = SearchPath(request);
-        AddPagingLinks(bundle, request.BaseUrl, path, paging.GetPages!, paging.Offset, count, page.Total, page.Matches.Count, paging.Passthrough, includeSelf: true);
-        return bundle;
+        AddPagingLinks(entries.Bundle, request.BaseUrl, path, paging.GetPages!, paging.Offset, count, page.Total, page.Matches.Count, paging.Passthrough, includeSelf: true);
+        return entries;
     }
 
     private Bundle NewBundle(ParsedSearch parsed, int? total)
@@ -283,23 +287,22 @@ internal sealed class FhirSearchService
         return bundle;
     }
 
-    private static void AddEntries(Bundle bundle, string baseUrl, StoreSearchResult result)
+    private static void AddEntries(StoredBundleEntries bundle, string baseUrl, StoreSearchResult result)
     {
         foreach (var match in result.Matches)
         {
-            bundle.Entry.Add(Entry(baseUrl, match, Bundle.SearchEntryMode.Match));
+            bundle.Add(Entry(baseUrl, match, Bundle.SearchEntryMode.Match), match.Json!);
         }
 
         foreach (var include in result.Included)
         {
-            bundle.Entry.Add(Entry(baseUrl, include, Bundle.SearchEntryMode.Include));
+            bundle.Add(Entry(baseUrl, include, Bundle.SearchEntryMode.Include), include.Json!);
         }
     }
 
     private static Bundle.EntryComponent Entry(string baseUrl, StoredResource stored, Bundle.SearchEntryMode mode) => new()
     {
         FullUrl = $"{baseUrl}/{stored.ResourceType}/{stored.Id}",
-        Resource = FhirFormats.ParseStored(stored.Json!),
         Search = new Bundle.SearchComponent { Mode = mode },
     };
 

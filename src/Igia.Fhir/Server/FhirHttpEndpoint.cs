@@ -326,7 +326,7 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
         }
 
         if (response.StatusCode is HttpStatusCode.NotModified or HttpStatusCode.NoContent
-            || (response.UnparsedJson is null && response.Resource is null))
+            || (response.UnparsedJson is null && response.UnparsedBundle is null && response.Resource is null))
         {
             return;
         }
@@ -349,11 +349,18 @@ internal sealed class FhirHttpEndpoint(FhirPipeline pipeline, IOptions<FhirServe
                 : null;
         }
 
-        if (format == FhirFormat.Json && !pretty && summary is null && elements is null && response.UnparsedJson is { } stored)
+        if (format == FhirFormat.Json && !pretty && summary is null && elements is null)
         {
-            // The stored JSON is exactly what the serializer would write: send it as it is.
-            await http.WriteAsync(stored, context.RequestAborted);
-            return;
+            // The stored JSON is exactly what the serializer would write: send it as it is (a search Bundle: spliced into
+            // the Bundle's frame), unless a filter asked for the object meanwhile.
+            var stored = response.UnparsedJson ?? response.UnparsedBundle?.ToJson();
+            if (stored is not null)
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(stored);
+                http.ContentLength = bytes.Length;
+                await http.Body.WriteAsync(bytes, context.RequestAborted);
+                return;
+            }
         }
 
         var body = response.Resource!;

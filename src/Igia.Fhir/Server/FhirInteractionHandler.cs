@@ -371,28 +371,29 @@ internal sealed partial class FhirInteractionHandler(
             await validator.ValidateWriteAsync(interaction, resource, current);
         }
 
-        var json = FhirFormats.ToStorageJson(resource);
-        var index = interaction.Items.TryGetValue(PreExtractedKey, out var pre) && pre is PreExtracted extracted && ReferenceEquals(extracted.Resource, resource)
-            ? extracted.Index
-            : search.Extract(resource);
+        var extracted = interaction.Items.TryGetValue(PreExtractedKey, out var pre) && pre is PreExtracted p && ReferenceEquals(p.Resource, resource) ? p : null;
+        var json = (version == 1 ? extracted?.Serialized?.With(id, lastUpdated) : null) ?? FhirFormats.ToStorageJson(resource);
+        var index = extracted?.Index ?? search.Extract(resource);
         await session.WriteAsync(new ResourceWrite(resource.TypeName, id, version, lastUpdated, method, json, index), interaction.CancellationToken);
         var response = new FhirResponse
         {
             StatusCode = status,
-            Resource = resource,
             VersionId = resource.Meta.VersionId,
             LastModified = lastUpdated,
             Location = VersionPath(resource.TypeName, id, version),
             ResourceType = resource.TypeName,
             Id = id,
         };
+
+        // The body is what was just stored: sent as that JSON unless someone needs the object (which is at hand, not parsed).
+        response.SetStoredJson(json, resource);
         return Shape(response, interaction, status == HttpStatusCode.Created ? "Created." : "Updated.");
     }
 
     /// <summary>Key in <see cref="FhirInteraction.Items"/> of the index rows extracted before the write session opened.</summary>
     private static readonly object PreExtractedKey = new();
 
-    private sealed record PreExtracted(Resource Resource, IReadOnlyList<SearchIndexEntry> Index);
+    private sealed record PreExtracted(Resource Resource, IReadOnlyList<SearchIndexEntry> Index, PreSerialized? Serialized);
 
     /// <summary>
     /// Extracts the search index rows of a create or update body before the store session opens, so that the FHIRPath
@@ -408,7 +409,84 @@ internal sealed partial class FhirInteractionHandler(
             && interaction.Resource is { } resource
             && resource.TypeName == interaction.ResourceType)
         {
-            interaction.Items[PreExtractedKey] = new PreExtracted(resource, search.Extract(resource));
+            interaction.Items[PreExtractedKey] = new PreExtracted(resource, search.Extract(resource),
+                interaction.Kind == FhirInteractionKind.Create ? PreSerialize(interaction, resource) : null);
+        }
+    }
+
+    /// <summary>
+    /// Serialises a create's body before the write lock too, with the id it will get and a stand-in lastUpdated; in the lock,
+    /// where the time stamp is assigned (in commit order, which history paging relies on), <see cref="PreSerialized.With"/>
+    /// only swaps the stand-in for it. Serialising was the largest step left under the lock.
+    /// </summary>
+    private static PreSerialized? PreSerialize(FhirInteraction interaction, Resource resource)
+    {
+        var id = NewId();
+        interaction.Items[AssignedIdKey] = id;
+        var meta = resource.Meta;
+        var (oldId, oldVersion, oldUpdated) = (resource.Id, meta?.VersionId, meta?.LastUpdated);
+        resource.Id = id;
+        resource.Meta ??= new Meta();
+        resource.Meta.VersionId = "1";
+        resource.Meta.LastUpdated = PreSerialized.StandIn;
+        try
+        {
+            return PreSerialized.Create(resource.TypeName, id, FhirFormats.ToStorageJson(resource));
+        }
+        finally
+        {
+            // The write sets them again in the lock; until then the body is as the client sent it (for filters and validators).
+            resource.Id = oldId;
+            if (meta is null)
+            {
+                resource.Meta = null;
+            }
+            else
+            {
+                meta.VersionId = oldVersion;
+                meta.LastUpdated = oldUpdated;
+            }
+        }
+    }
+
+    /// <summary>A create's storage JSON made before the write lock, but for its lastUpdated.</summary>
+    private sealed class PreSerialized
+    {
+        /// <summary>The stand-in time stamp: unlike any a write assigns (those are "now").</summary>
+        public static readonly DateTimeOffset StandIn = new DateTimeOffset(1901, 2, 3, 4, 5, 6, TimeSpan.Zero).AddTicks(1234567);
+
+        private static readonly string StandInText = InstantText(StandIn);
+
+        private readonly string _head;
+        private readonly string _tail;
+        private readonly string _id;
+
+        private PreSerialized(string head, string tail, string id) => (_head, _tail, _id) = (head, tail, id);
+
+        /// <summary>
+        /// Splits <paramref name="json"/> at the stand-in lastUpdated, which must come where the serializer puts meta.lastUpdated
+        /// (right after resourceType, id and meta.versionId); null otherwise, and the write then serialises in the lock.
+        /// </summary>
+        public static PreSerialized? Create(string type, string id, string json)
+        {
+            var head = $"{{\"resourceType\":\"{type}\",\"id\":\"{id}\",\"meta\":{{\"versionId\":\"1\",\"lastUpdated\":\"";
+            return json.StartsWith(head, StringComparison.Ordinal) && json.AsSpan(head.Length).StartsWith(StandInText + "\"", StringComparison.Ordinal)
+                ? new PreSerialized(head, json[(head.Length + StandInText.Length)..], id)
+                : null;
+        }
+
+        /// <summary>The JSON with the real lastUpdated, or null if the write is not the one this was made for.</summary>
+        public string? With(string id, DateTimeOffset lastUpdated) =>
+            id == _id ? string.Concat(_head, InstantText(lastUpdated), _tail) : null;
+
+        /// <summary>An instant as the serializer writes meta.lastUpdated (taken from the serializer, so it cannot drift from it).</summary>
+        private static string InstantText(DateTimeOffset instant)
+        {
+            var json = FhirFormats.ToStorageJson(new Basic { Meta = new Meta { LastUpdated = instant } });
+            const string Head = "{\"resourceType\":\"Basic\",\"meta\":{\"lastUpdated\":\"";
+            return json.StartsWith(Head, StringComparison.Ordinal) && json.EndsWith("\"}}", StringComparison.Ordinal)
+                ? json[Head.Length..^3]
+                : throw new InvalidOperationException("Unexpected serialisation of meta.lastUpdated.");
         }
     }
 
@@ -547,8 +625,9 @@ internal sealed partial class FhirInteractionHandler(
     private async Task<FhirResponse> SearchAsync(IFhirStoreSession session, FhirInteraction interaction)
     {
         var request = new SearchRequest(interaction.ResourceType, interaction.Parameters, interaction.BaseUrl, interaction.Headers.StrictHandling, interaction.CompartmentType, interaction.CompartmentId);
-        var bundle = await search.SearchAsync(session, request, interaction.CancellationToken);
-        return new FhirResponse { Resource = bundle };
+        var response = new FhirResponse();
+        response.SetUnparsedBundle(await search.SearchAsync(session, request, interaction.CancellationToken));
+        return response;
     }
 
     private async Task<FhirResponse> HistoryAsync(IFhirStoreSession session, FhirInteraction interaction)

@@ -13,6 +13,12 @@ public interface IFhirChangeFeed
 
     /// <summary>The sequence of the newest change (0 when none), e.g. to start a new consumer at the end of the log.</summary>
     Task<long> GetLastSequenceAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes the changes with a sequence up to <paramref name="upToSequence"/>, once every consumer has processed them
+    /// (the newest change is kept, so <see cref="GetLastSequenceAsync"/> stays right). Returns how many were deleted.
+    /// </summary>
+    Task<int> TrimChangesAsync(long upToSequence, CancellationToken cancellationToken);
 }
 
 /// <summary>One entry of an <see cref="IFhirChangeFeed"/>.</summary>

@@ -17,8 +17,11 @@ public sealed class FhirTestHost : IAsyncDisposable
 {
     private static readonly System.Text.Json.JsonSerializerOptions Json = new System.Text.Json.JsonSerializerOptions().ForFhir(ModelInfo.ModelInspector);
 
-    private FhirTestHost(WebApplication app, string dataFolder, string baseUrl)
+    private readonly ErrorCollector _errors;
+
+    private FhirTestHost(WebApplication app, string dataFolder, string baseUrl, ErrorCollector errors)
     {
+        _errors = errors;
         App = app;
         DataFolder = dataFolder;
         BaseUrl = baseUrl;
@@ -46,6 +49,8 @@ public sealed class FhirTestHost : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter(l => l >= LogLevel.Warning);
+        var errors = new ErrorCollector();
+        builder.Logging.AddProvider(errors);
         var fhir = builder.Services.AddIgiaFhirServer(options).UseSqlite(Path.Combine(dataFolder, "fhir.db"));
         configureFhir?.Invoke(fhir);
         configureServices?.Invoke(builder.Services);
@@ -53,8 +58,11 @@ public sealed class FhirTestHost : IAsyncDisposable
         app.MapIgiaFhir("/fhir");
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new FhirTestHost(app, dataFolder, address.TrimEnd('/') + "/fhir");
+        return new FhirTestHost(app, dataFolder, address.TrimEnd('/') + "/fhir", errors);
     }
+
+    /// <summary>What the server logged at Error level so far (empty when all went well), for failure messages.</summary>
+    public string LoggedErrors => _errors.Errors.IsEmpty ? "" : "\nServer logged:\n" + string.Join("\n", _errors.Errors);
 
     /// <summary>Serialises a resource to FHIR JSON content.</summary>
     public static StringContent JsonContent(Resource resource) =>
@@ -78,7 +86,7 @@ public sealed class FhirTestHost : IAsyncDisposable
         using var response = await Client.PostAsync(resource.TypeName, JsonContent(resource));
         if (!response.IsSuccessStatusCode)
         {
-            throw new InvalidOperationException($"Create failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            throw new InvalidOperationException($"Create failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}{LoggedErrors}");
         }
 
         return await ReadAsync<T>(response);
@@ -91,7 +99,7 @@ public sealed class FhirTestHost : IAsyncDisposable
         using var response = await Client.GetAsync(relativeUrl);
         if (!response.IsSuccessStatusCode)
         {
-            throw new InvalidOperationException($"GET {relativeUrl} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            throw new InvalidOperationException($"GET {relativeUrl} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}{LoggedErrors}");
         }
 
         return await ReadAsync<T>(response);
@@ -102,7 +110,6 @@ public sealed class FhirTestHost : IAsyncDisposable
         Client.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
         {
             Directory.Delete(DataFolder, recursive: true);

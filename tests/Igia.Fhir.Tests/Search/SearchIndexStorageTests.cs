@@ -23,20 +23,29 @@ public sealed class SearchIndexStorageTests
         first.Client.Dispose();
         await first.App.StopAsync();
         await first.App.DisposeAsync();
-        SqliteConnection.ClearAllPools();
 
-        // Make the store look like one written before migration 3 (the index trigger) existed.
+        // Make the store look like one written before migration 3 (the index trigger) existed, and so before migration 4
+        // (the reference index covering url) too.
         await using (var connection = new SqliteConnection($"Data Source={db};Pooling=False"))
         {
             await connection.OpenAsync();
             await using var cmd = connection.CreateCommand();
             cmd.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'tr_resource_version_index'";
             Assert.Equal(1L, await cmd.ExecuteScalarAsync());
-            cmd.CommandText = "DROP TRIGGER tr_resource_version_index; DELETE FROM schema_version WHERE version = 3;";
+            cmd.CommandText = "DROP TRIGGER tr_resource_version_index; DELETE FROM schema_version WHERE version >= 3; " +
+                "DROP INDEX ix_idx_reference; CREATE INDEX ix_idx_reference ON idx_reference(param, target_id, target_type);";
             await cmd.ExecuteNonQueryAsync();
         }
 
         await using var second = await FhirTestHost.StartAsync(dataFolder: folder);
+        await using (var connection = new SqliteConnection($"Data Source={db};Pooling=False;Mode=ReadOnly"))
+        {
+            await connection.OpenAsync();
+            await using var cmd = connection.CreateCommand();
+            cmd.CommandText = "SELECT group_concat(name, ',') FROM pragma_index_info('ix_idx_reference')";
+            Assert.Equal("param,target_id,target_type,url", await cmd.ExecuteScalarAsync());
+        }
+
         var patient = await second.GetAsync<Patient>($"Patient/{id}");
         patient.Name = [new HumanName { Family = "Newer" }];
         using (var put = await second.Client.PutAsync($"Patient/{id}", FhirTestHost.JsonContent(patient)))
