@@ -12,7 +12,10 @@ public sealed record SmartAuthorizationEvent(string Kind, string? Username, stri
 
 /// <summary>
 /// Receives the authorization server's security events (register any number as services), e.g. to write them to the
-/// Igia audit trail. A failing sink is logged and does not fail the request.
+/// Igia audit trail. Fail-closed: the event is raised before the code, token or login cookie is issued, and when a sink
+/// throws or exceeds <see cref="SmartAuthorizationServerOptions.EventSinkTimeout"/> nothing is issued: the token endpoint
+/// answers HTTP 503 <c>temporarily_unavailable</c>, the authorization endpoint redirects with <c>temporarily_unavailable</c>,
+/// and the login and logout pages answer 503.
 /// </summary>
 public interface ISmartAuthorizationEventSink
 {

@@ -85,6 +85,13 @@ public sealed class SmartAuthorizationServerOptions
     /// <summary>Lifetime of a <c>launch</c> minted by the EHR launch endpoint (default 5 minutes; single use).</summary>
     public TimeSpan LaunchLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long each <see cref="ISmartAuthorizationEventSink"/> may take to record a security event (default 5 seconds). A sink
+    /// that throws or takes longer fails the request closed: nothing is issued and the client gets HTTP 503
+    /// (<c>temporarily_unavailable</c>).
+    /// </summary>
+    public TimeSpan EventSinkTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Lifetime of the login cookie (default 8 hours).</summary>
     public TimeSpan LoginLifetime { get; set; } = TimeSpan.FromHours(8);
 

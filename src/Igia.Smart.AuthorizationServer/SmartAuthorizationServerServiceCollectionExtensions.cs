@@ -39,6 +39,7 @@ public static class SmartAuthorizationServerServiceCollectionExtensions
             .Validate(o => o.Clients.Where(c => c.Type is SmartClientType.ConfidentialAsymmetric or SmartClientType.BackendService).All(c => !string.IsNullOrEmpty(c.Jwks) || c.JwksUrl is not null), "An asymmetric or Backend Services client needs Jwks or JwksUrl.")
             .Validate(o => o.Clients.Where(c => c.Type != SmartClientType.BackendService).All(c => c.RedirectUris.Count > 0 && c.RedirectUris.All(u => Uri.TryCreate(u, UriKind.Absolute, out _))), "Every client but Backend Services needs absolute RedirectUris.")
             .Validate(o => o.MaxClientAssertionLifetime > TimeSpan.Zero && o.MaxClientAssertionLifetime <= TimeSpan.FromMinutes(5), "MaxClientAssertionLifetime must be at most 5 minutes (SMART Backend Services).")
+            .Validate(o => o.EventSinkTimeout > TimeSpan.Zero, "EventSinkTimeout must be positive.")
             .Validate(o => o.Users.Select(u => u.Username).Distinct(StringComparer.Ordinal).Count() == o.Users.Count, "Usernames must be unique.")
             .ValidateOnStart();
 
@@ -51,8 +52,9 @@ public static class SmartAuthorizationServerServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISmartUserStore, ConfiguredUserStore>();
-        services.TryAddSingleton<ISmartLaunchContexts, InMemoryLaunchContexts>();
-        services.TryAddSingleton<ISmartPatientSelections, InMemoryPatientSelections>();
+        services.TryAddSingleton<SingleUseStore>();
+        services.TryAddSingleton<ISmartLaunchContexts, DatabaseLaunchContexts>();
+        services.TryAddSingleton<ISmartPatientSelections, DatabasePatientSelections>();
         services.TryAddScoped<ISmartPatientPicker, FhirStorePatientPicker>();
         services.TryAddSingleton<JtiReplayCache>();
         services.AddHttpClient(JwksUrlHandler.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
@@ -61,7 +63,7 @@ public static class SmartAuthorizationServerServiceCollectionExtensions
 
         services.AddDbContext<SmartAuthorizationDbContext>((sp, o) =>
         {
-            o.UseSqlite(sp.GetRequiredService<IOptions<SmartAuthorizationServerOptions>>().Value.ConnectionString);
+            o.UseSqlite(WithoutPoolingUnlessSet(sp.GetRequiredService<IOptions<SmartAuthorizationServerOptions>>().Value.ConnectionString));
             o.UseOpenIddict();
         });
 
@@ -119,7 +121,8 @@ public static class SmartAuthorizationServerServiceCollectionExtensions
                     .AddEventHandler(IntrospectionContextHandler.Descriptor)
                     .RemoveEventHandler(OpenIddictServerHandlers.Introspection.ValidateAuthorizedParty.Descriptor)
                     .AddEventHandler(IntrospectionAuthorizedPartyHandler.Descriptor)
-                    .AddEventHandler(OnlineAccessRefreshHandler.Descriptor);
+                    .AddEventHandler(OnlineAccessRefreshHandler.Descriptor)
+                    .AddEventHandler(TemporarilyUnavailableStatusHandler.Descriptor);
 
                 var aspNetCore = o.UseAspNetCore().EnableAuthorizationEndpointPassthrough().EnableTokenEndpointPassthrough();
                 if (snapshot.AllowHttp)
@@ -165,5 +168,18 @@ public static class SmartAuthorizationServerServiceCollectionExtensions
         }
 
         return new SymmetricSecurityKey(Convert.FromBase64String(File.ReadAllText(path).Trim()));
+    }
+
+    /// <summary>
+    /// Turns Microsoft.Data.Sqlite's connection pooling off unless the connection string sets it: under concurrent opens that
+    /// pool can lend one connection to two owners at once (dotnet/efcore#39008, open in 10.0.x), which breaks transactions.
+    /// Opening a SQLite file per unit of work costs tens of microseconds, small next to a token request.
+    /// </summary>
+    internal static string WithoutPoolingUnlessSet(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return given.ContainsKey("Pooling")
+            ? connectionString
+            : new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ToString();
     }
 }

@@ -103,7 +103,11 @@ internal static class AuthorizationEndpoints
         identity.SetScopes(granted);
         identity.SetResources(fhirBase);
         identity.SetDestinations(c => ClaimDestinations(c, identity));
-        await SecurityEvents.RaiseAsync(http, "authorize", user.Username, request.ClientId).ConfigureAwait(false);
+        if (!await SecurityEvents.TryRaiseAsync(http, "authorize", user.Username, request.ClientId).ConfigureAwait(false))
+        {
+            return Unavailable();
+        }
+
         return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
@@ -159,7 +163,12 @@ internal static class AuthorizationEndpoints
                 parameters["smart_style_url"] = new OpenIddictParameter(options.SmartStyleUrl.ToString());
             }
 
-            await SecurityEvents.RaiseAsync(http, request.IsRefreshTokenGrantType() ? "token-refresh" : "token", user.Username, request.ClientId).ConfigureAwait(false);
+            // Raised before sign-in: when it fails, OpenIddict never redeems the code or refresh token nor creates a token.
+            if (!await SecurityEvents.TryRaiseAsync(http, request.IsRefreshTokenGrantType() ? "token-refresh" : "token", user.Username, request.ClientId).ConfigureAwait(false))
+            {
+                return Unavailable();
+            }
+
             return Results.SignIn(new ClaimsPrincipal(identity), new AuthenticationProperties(items: null, parameters: parameters), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 
@@ -183,7 +192,11 @@ internal static class AuthorizationEndpoints
             identity.SetResources(SmartAuthzDefaults.FhirBase(options, http.Request));
             identity.SetDestinations(_ => AccessTokenOnly);
             var parameters = new Dictionary<string, object?>(StringComparer.Ordinal) { ["scope"] = new OpenIddictParameter(string.Join(' ', granted)) };
-            await SecurityEvents.RaiseAsync(http, "token-client-credentials", null, registration.ClientId).ConfigureAwait(false);
+            if (!await SecurityEvents.TryRaiseAsync(http, "token-client-credentials", null, registration.ClientId).ConfigureAwait(false))
+            {
+                return Unavailable();
+            }
+
             return Results.SignIn(new ClaimsPrincipal(identity), new AuthenticationProperties(items: null, parameters: parameters), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 
@@ -207,7 +220,11 @@ internal static class AuthorizationEndpoints
         if (user is null)
         {
             http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Igia.Smart.AuthorizationServer").LogInformation("Login refused: unknown user or wrong password.");
-            await SecurityEvents.RaiseAsync(http, "login-failed", null, null).ConfigureAwait(false);
+            if (!await SecurityEvents.TryRaiseAsync(http, "login-failed", null, null).ConfigureAwait(false))
+            {
+                return UnavailablePage("Sign in");
+            }
+
             return Page("Sign in", LoginForm(http, returnUrl, "Unknown user or wrong password."), StatusCodes.Status401Unauthorized);
         }
 
@@ -215,18 +232,23 @@ internal static class AuthorizationEndpoints
         identity.AddClaim(new Claim(Claims.Subject, user.Username));
         identity.AddClaim(new Claim(Claims.Name, user.DisplayName ?? user.Username));
         identity.AddClaim(new Claim(SmartAuthzDefaults.FhirUserClaim, user.FhirUser));
+        if (!await SecurityEvents.TryRaiseAsync(http, "login", user.Username, null).ConfigureAwait(false))
+        {
+            return UnavailablePage("Sign in");
+        }
+
         await http.SignInAsync(SmartAuthzDefaults.LoginScheme, new ClaimsPrincipal(identity)).ConfigureAwait(false);
-        await SecurityEvents.RaiseAsync(http, "login", user.Username, null).ConfigureAwait(false);
         return Results.Redirect(SmartAuthzDefaults.IsLocalUrl(returnUrl) ? returnUrl! : http.Request.PathBase + "/");
     }
 
     public static async Task<IResult> LogoutAsync(HttpContext http)
     {
         var login = await http.AuthenticateAsync(SmartAuthzDefaults.LoginScheme).ConfigureAwait(false);
+        // Signing out only takes access away, so it happens even when the event cannot be recorded; the page then says so.
         await http.SignOutAsync(SmartAuthzDefaults.LoginScheme).ConfigureAwait(false);
-        if (login.Succeeded)
+        if (login.Succeeded && !await SecurityEvents.TryRaiseAsync(http, "logout", login.Principal!.FindFirst(Claims.Subject)?.Value, null).ConfigureAwait(false))
         {
-            await SecurityEvents.RaiseAsync(http, "logout", login.Principal!.FindFirst(Claims.Subject)?.Value, null).ConfigureAwait(false);
+            return UnavailablePage("Sign out", "<p>You are signed out, but the sign-out could not be recorded. Try again later.</p>");
         }
 
         var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false) : null;
@@ -360,6 +382,11 @@ internal static class AuthorizationEndpoints
     private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) => string.IsNullOrEmpty(value) ? null : value.ToString();
 
     private static bool IsId(string value) => value.Length <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.');
+
+    private static IResult Unavailable() => Forbid(Errors.TemporarilyUnavailable, "The security event could not be recorded; try again later.");
+
+    private static IResult UnavailablePage(string title, string body = "<p>The sign-in service is temporarily unavailable. Try again later.</p>") =>
+        Page(title, body, StatusCodes.Status503ServiceUnavailable);
 
     private static IResult Forbid(string error, string description) => Results.Forbid(
         new AuthenticationProperties(new Dictionary<string, string?>

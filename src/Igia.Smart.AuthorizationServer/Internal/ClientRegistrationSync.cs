@@ -18,6 +18,7 @@ internal sealed class ClientRegistrationSync(IServiceProvider services, IOptions
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SmartAuthorizationDbContext>();
         await db.Database.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        await db.Database.ExecuteSqlRawAsync(SingleUseEntry.CreateIfMissing, cancellationToken).ConfigureAwait(false);
         var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
         foreach (var client in options.Value.Clients)
         {

@@ -173,7 +173,7 @@ internal sealed class SmartClientAssertionHandler(IOptions<SmartAuthorizationSer
             return;
         }
 
-        if (!replay.TryUse(clientId, jti, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero).AddMinutes(1)))
+        if (!await replay.TryUseAsync(clientId, jti, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero).AddMinutes(1), context.CancellationToken).ConfigureAwait(false))
         {
             context.Reject(Errors.InvalidClient, "The client assertion's 'jti' was already used.");
             return;
@@ -359,6 +359,30 @@ internal sealed class OnlineAccessRefreshHandler : IOpenIddictServerHandler<Proc
         {
             context.GenerateRefreshToken = true;
             context.IncludeRefreshToken = true;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>
+/// A token response refused with <c>temporarily_unavailable</c> (a security event could not be recorded) goes out as HTTP 503;
+/// OpenIddict answers every other token-endpoint error but <c>invalid_client</c> and <c>server_error</c> with 400.
+/// </summary>
+internal sealed class TemporarilyUnavailableStatusHandler : IOpenIddictServerHandler<ApplyTokenResponseContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ApplyTokenResponseContext>()
+        .UseSingletonHandler<TemporarilyUnavailableStatusHandler>()
+        .SetOrder(OpenIddictServerAspNetCoreHandlers.AttachHttpResponseCode<ApplyTokenResponseContext>.Descriptor.Order + 1)
+        .SetType(OpenIddictServerHandlerType.Custom)
+        .Build();
+
+    public ValueTask HandleAsync(ApplyTokenResponseContext context)
+    {
+        if (string.Equals(context.Response.Error, Errors.TemporarilyUnavailable, StringComparison.Ordinal)
+            && context.Transaction.GetHttpRequest() is { } request)
+        {
+            request.HttpContext.Response.StatusCode = Microsoft.AspNetCore.Http.StatusCodes.Status503ServiceUnavailable;
         }
 
         return ValueTask.CompletedTask;

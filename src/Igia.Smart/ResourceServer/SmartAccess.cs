@@ -39,6 +39,9 @@ public sealed class SmartAccess
     /// <summary>The authenticated principal the access was read from.</summary>
     public ClaimsPrincipal Principal { get; }
 
+    /// <summary>Grants already worked out for this token, by (resource type, permission, patient scopes reach shared types).</summary>
+    internal System.Collections.Concurrent.ConcurrentDictionary<(string Type, char Permission, bool Shared), Internal.Grant> Grants { get; } = new();
+
     /// <summary>Reads the access of <paramref name="principal"/>: scopes from <c>scope</c> (space-separated, or repeated) or <c>scp</c>.</summary>
     /// <param name="principal">An authenticated principal.</param>
     /// <param name="patientClaim">The claim type of the patient id.</param>

@@ -39,6 +39,9 @@ public sealed class AuthzHost : IAsyncDisposable
 
     public ConcurrentQueue<string> Logs { get; }
 
+    /// <summary>The connection string of this host's authorization-server database (a second host may share it).</summary>
+    public string AuthzConnectionString => "Data Source=" + Path.Combine(_folder, "authz.db");
+
     public string FhirBase => new Uri(BaseUrl, "fhir").ToString();
 
     public string TokenUrl => new Uri(BaseUrl, "connect/token").ToString();
@@ -102,7 +105,7 @@ public sealed class AuthzHost : IAsyncDisposable
         {
             var patient = new Patient { Id = id, BirthDate = "1980-01-0" + id[1], Name = [new HumanName { Family = family, Given = [given] }] };
             var response = await executor.ExecuteAsync(new FhirInteraction { Kind = FhirInteractionKind.Update, ResourceType = "Patient", Id = id, Method = "PUT", RelativeUrl = "Patient/" + id, Resource = patient, User = SystemUser });
-            Assert.True(response.IsSuccess, $"Seeding {id}: {response.StatusCode}");
+            Assert.True(response.IsSuccess, $"Seeding {id}: {response.StatusCode}\n{string.Join("\n", logs)}");
         }
 
         var obs = new Observation { Id = "o1", Status = ObservationStatus.Final, Code = new CodeableConcept("http://loinc.org", "8867-4", "Heart rate"), Subject = new ResourceReference("Patient/p1"), Value = new Quantity(72, "/min") };
@@ -119,7 +122,6 @@ public sealed class AuthzHost : IAsyncDisposable
     {
         await App.StopAsync();
         await App.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
         {
             Directory.Delete(_folder, recursive: true);

@@ -139,7 +139,6 @@ public sealed class FhirResourceServerHost : IAsyncDisposable
         _introspection.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
         {
             Directory.Delete(DataFolder, recursive: true);

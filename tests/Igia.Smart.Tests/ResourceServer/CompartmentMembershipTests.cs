@@ -44,4 +44,27 @@ public sealed class CompartmentMembershipTests
         Assert.True(expected == _membership.IsInCompartment(resource, "Patient", "pa"), why);
         Assert.True(expected == _membership.IsInCompartment(stored, "Patient", "pa"), why);
     }
+
+    [Theory]
+    [InlineData("Observation", "patient", "pa", true)]
+    [InlineData("Observation", "patient", "Patient/pa", true)]
+    [InlineData("Observation", "subject", "Patient/pa", true)]
+    [InlineData("Observation", "performer", "Patient/pa", true)]
+    [InlineData("Encounter", "patient", "pa", true)]
+    [InlineData("Observation", "subject", "pa", false)] // a bare id on a parameter that may refer to a Group too
+    [InlineData("Observation", "patient", "pb", false)]
+    [InlineData("Observation", "patient", "pa,pb", false)]
+    [InlineData("Observation", "patient", "Group/pa", false)]
+    [InlineData("Observation", "patient", "http://other.example/fhir/Patient/pa", false)]
+    [InlineData("Observation", "patient:Patient", "pa", false)]
+    [InlineData("Observation", "patient.name", "pa", false)]
+    [InlineData("Observation", "focus", "Patient/pa", false)] // a reference in a non-linking element
+    [InlineData("Observation", "_id", "pa", false)]
+    [InlineData("Patient", "link", "Patient/pa", false)]
+    [InlineData("Observation", "nonsense", "pa", false)]
+    public void A_parameter_confines_a_search_to_the_compartment_only_when_it_provably_does(string type, string name, string value, bool expected)
+    {
+        Assert.Equal(expected, _membership.ParameterConfinesToCompartment(type, name, value, "Patient", "pa"));
+        Assert.Equal(expected, _membership.ParameterConfinesToCompartment(type, name, value, "Patient", "pa")); // remembered
+    }
 }

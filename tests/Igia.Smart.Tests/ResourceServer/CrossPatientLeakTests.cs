@@ -119,6 +119,11 @@ public sealed class CrossPatientLeakTests(ResourceServerFixture fx) : IClassFixt
     [InlineData("Patient?name=Bravo", null)]
     [InlineData("Observation?subject=Patient/pb", null)]
     [InlineData("Observation?patient=pb", null)]
+    [InlineData("Observation?patient=pa", "Observation/oa1")] // confined by its own parameter: not rewritten
+    [InlineData("Observation?patient=Patient/pa&_include=Observation:performer", "Observation/oa1")]
+    [InlineData("Observation?patient=pa&subject=Patient/pb", null)]
+    [InlineData("Observation?patient=pa,pb", "Observation/oa1")]
+    [InlineData("Observation?subject=pa", "Observation/oa1")]
     [InlineData("Condition?subject=Patient/pb", null)]
     [InlineData("Encounter", "Encounter/ea")]
     public async Task Search_returns_nothing_of_B(string query, string? expected)
@@ -134,6 +139,63 @@ public sealed class CrossPatientLeakTests(ResourceServerFixture fx) : IClassFixt
         {
             Assert.Empty(reply.EntryKeys());
         }
+    }
+
+    [Theory]
+    [InlineData("Observation?patient=pa&_count=1")]
+    [InlineData("Observation?category=laboratory,vital-signs&_count=1")]
+    [InlineData("Observation?patient=pa&_count=1&_include=Observation:performer")]
+    public async Task Paging_a_confined_search_reaches_all_of_As_and_nothing_of_B(string query)
+    {
+        var seen = await PageThroughAsAAsync(query);
+
+        Assert.Contains("Observation/oa1", seen);
+        Assert.Contains("Observation/oa2", seen);
+    }
+
+    /// <summary>Follows a search's next links (up to 10 pages) with A's token, asserting each page is 200 and holds nothing of B; returns every entry seen.</summary>
+    private async Task<List<string>> PageThroughAsAAsync(string query)
+    {
+        var reply = await fx.Host.GetAsync(query, A);
+        var seen = new List<string>();
+        for (var page = 0; page < 10; page++)
+        {
+            Assert.Equal(HttpStatusCode.OK, reply.Status);
+            AssertNothingOfB(reply);
+            seen.AddRange(reply.EntryKeys());
+            var next = reply.Json?["link"]?.AsArray().FirstOrDefault(l => (string?)l?["relation"] == "next")?["url"]?.GetValue<string>();
+            if (next is null)
+            {
+                break;
+            }
+
+            reply = await fx.Host.GetAsync(next[(fx.Host.BaseUrl.Length + 1)..], A);
+        }
+
+        return seen;
+    }
+
+    [Theory]
+    [InlineData("Observation?code=6666-6&_count=1&_include=Observation:performer")]
+    [InlineData("Observation?patient=pa&code=6666-6&_count=1&_include=Observation:performer")]
+    public async Task Later_pages_check_their_included_resources(string query)
+    {
+        var seen = await PageThroughAsAAsync(query);
+
+        Assert.Contains("Observation/op1", seen);
+        Assert.Contains("Observation/op2", seen);
+    }
+
+    [Fact]
+    public async Task Bs_token_cannot_page_As_search()
+    {
+        var first = await fx.Host.GetAsync("Observation?patient=pa&_count=1", A);
+        var next = first.Json?["link"]?.AsArray().FirstOrDefault(l => (string?)l?["relation"] == "next")?["url"]?.GetValue<string>();
+        Assert.NotNull(next);
+        var b = fx.Token("launch/patient patient/*.read", "pb");
+        var reply = await fx.Host.GetAsync(next[(fx.Host.BaseUrl.Length + 1)..], b);
+        Assert.Equal(HttpStatusCode.BadRequest, reply.Status);
+        Assert.DoesNotContain("\"oa", reply.Text, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -11,6 +11,7 @@ namespace Igia.Smart.Tests.ResourceServer;
 /// <item>oa3 (A) whose hasMember points to B's ob1 (an _include path to B);</item>
 /// <item>ob3 (B's, subject B) whose focus is Patient/pa (a _revinclude path from A to B's data);</item>
 /// <item>omv: version 1 B's, version 2 A's (history must not show version 1 to A);</item>
+/// <item>op1/op2 (A's, category survey, code 6666-6) whose performer is Patient/pb (an _include path to B's Patient on every page);</item>
 /// <item>Medication med1 and Practitioner dr1 (in no patient compartment).</item>
 /// </list>
 /// </summary>
@@ -63,6 +64,8 @@ public sealed class ResourceServerFixture : IAsyncLifetime
         yield return ("Observation/ob3", Obs("ob3", "pb", "laboratory", "4444-4", focus: "Patient/pa"));
         yield return ("Observation/omv", Obs("omv", "pb", "laboratory", "5555-5"));
         yield return ("Observation/omv", Obs("omv", "pa", "laboratory", "5555-5"));
+        yield return ("Observation/op1", Obs("op1", "pa", "survey", "6666-6", performer: "Patient/pb"));
+        yield return ("Observation/op2", Obs("op2", "pa", "survey", "6666-6", performer: "Patient/pb"));
         yield return ("Condition/ca", """{"resourceType":"Condition","id":"ca","subject":{"reference":"Patient/pa"},"code":{"text":"A's condition"},"evidence":[{"detail":[{"reference":"Observation/oa1"}]}]}""");
         yield return ("Condition/cb", """{"resourceType":"Condition","id":"cb","subject":{"reference":"Patient/pb"},"code":{"text":"B's condition"},"evidence":[{"detail":[{"reference":"Observation/oa1"}]}]}""");
     }

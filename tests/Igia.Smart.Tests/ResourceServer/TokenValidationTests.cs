@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Igia.Smart.ResourceServer;
 using Igia.Smart.Tests.Infrastructure;
 using Microsoft.IdentityModel.Tokens;
 
@@ -134,6 +135,26 @@ public sealed class TokenValidationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_remembered_token_does_not_vouch_for_a_forged_or_tampered_copy()
+    {
+        var token = Token("launch/patient patient/Patient.rs");
+        Assert.Equal(HttpStatusCode.OK, (await _host.GetAsync("Patient/pa", token)).Status); // now remembered
+        var parts = token.Split('.');
+        var payload = JsonNode.Parse(Base64UrlEncoder.Decode(parts[1]))!.AsObject();
+        payload["scope"] = "system/*.cruds";
+        await AssertRefusedAsync(parts[0] + "." + B64(payload.ToJsonString()) + "." + parts[2]);
+        var signature = parts[2].ToCharArray();
+        signature[10] = signature[10] == 'A' ? 'B' : 'A';
+        await AssertRefusedAsync(parts[0] + "." + parts[1] + "." + new string(signature));
+        await AssertRefusedAsync(token + "x");
+        await AssertRefusedAsync(parts[0] + "." + parts[1] + ".");
+
+        // The refusals were not remembered either: each forged copy is refused again, and the real token still works.
+        await AssertRefusedAsync(parts[0] + "." + parts[1] + "." + new string(signature));
+        Assert.Equal(HttpStatusCode.OK, (await _host.GetAsync("Patient/pa", token)).Status);
+    }
+
+    [Fact]
     public async Task A_token_in_the_query_string_is_not_accepted()
     {
         var token = Token("patient/*.read");
@@ -198,6 +219,27 @@ public sealed class TokenValidationTests : IAsyncLifetime
         await AssertRefusedAsync(wrongIssuer);
         var expired = _issuer.Opaque(new JsonObject { ["active"] = true, ["iss"] = _issuer.Issuer, ["aud"] = _host.BaseUrl, ["exp"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds(), ["scope"] = "patient/*.read", ["patient"] = "pa" });
         await AssertRefusedAsync(expired);
+    }
+
+    [Fact]
+    public async Task A_revoked_opaque_token_stops_working_within_the_introspection_cache_duration()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(10), new SmartIntrospectionOptions().CacheDuration);
+        await using var host = await ProtectedFhirHost.StartAsync(_issuer, o => o.Introspection!.CacheDuration = TimeSpan.FromSeconds(1));
+        var claims = new JsonObject
+        {
+            ["active"] = true, ["iss"] = _issuer.Issuer, ["aud"] = host.BaseUrl, ["exp"] = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds(),
+            ["scope"] = "system/*.read", ["client_id"] = "test-app",
+        };
+        var token = _issuer.Opaque(claims);
+        _presented.Add(token);
+        Assert.Equal(HttpStatusCode.NotFound, (await host.GetAsync("Patient/none", token)).Status); // accepted (404: no such patient)
+
+        _issuer.SetOpaque(token, new JsonObject { ["active"] = false }); // revoked at the authorization server
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var reply = await host.GetAsync("Patient/none", token);
+        Assert.Equal(HttpStatusCode.Unauthorized, reply.Status);
+        Assert.Contains("error=\"invalid_token\"", reply.WwwAuthenticate, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -28,6 +28,7 @@ internal sealed partial class SmartAuthorizationFilter(
     ILogger<SmartAuthorizationFilter> logger) : IFhirInteractionFilter
 {
     private const string Patient = "Patient";
+    private const string PatientParameter = "patient";
     private static readonly object AccessKey = new();
     private static readonly object NestedCheckKey = new();
     private readonly SmartResourceServerOptions _options = options.Value;
@@ -79,20 +80,25 @@ internal sealed partial class SmartAuthorizationFilter(
             root = root.Parent;
         }
 
-        var http = root.HttpContext ?? interaction.HttpContext;
-        if (http?.Items.TryGetValue(AccessKey, out var cached) == true && cached is SmartAccess known)
+        // Remembered on the top-level interaction, which the entries of a batch share (not in HttpContext.Items, which a
+        // request would allocate for it); an interaction an operation runs without Parent finds it in SmartAccessCache.
+        if (root.Items.TryGetValue(AccessKey, out var cached) && cached is SmartAccess known)
         {
             return known;
         }
 
+        var http = root.HttpContext ?? interaction.HttpContext;
+
         ClaimsPrincipal? principal = IsOurs(root.User) ? root.User : IsOurs(interaction.User) ? interaction.User : null;
-        var token = http is null ? null : SmartTokenShape.BearerToken(http.Request);
+        // The whole Authorization header is the cache key (a single header value is the request's own string: no copy).
+        var header = http is null ? null : http.Request.Headers.Authorization.ToString();
         SmartAccess? access = null;
-        if (principal is null && token is not null)
+        string? token = null;
+        if (principal is null && header is { Length: > 7 })
         {
             // An app sends the same token on every request: its access is remembered briefly (see SmartAccessCache).
-            access = accessCache.Find(token);
-            if (access is null)
+            access = accessCache.Find(header);
+            if (access is null && (token = SmartTokenShape.BearerToken(http!.Request)) is not null)
             {
                 var result = await http!.AuthenticateAsync(SmartResourceServerDefaults.AuthenticationScheme);
                 if (result.Succeeded && IsOurs(result.Principal))
@@ -107,20 +113,35 @@ internal sealed partial class SmartAuthorizationFilter(
             access = SmartAccess.FromPrincipal(principal, _options.PatientClaim, _options.FhirUserClaim);
             if (token is not null)
             {
-                accessCache.Remember(token, access);
+                accessCache.Remember(header!, SmartTokenShape.LooksLikeJwt(token), access);
             }
         }
 
-        if (access is not null && http is not null)
+        if (access is not null)
         {
-            http.Items[AccessKey] = access;
+            root.Items[AccessKey] = access;
         }
 
         return access;
     }
 
-    private static bool IsOurs(ClaimsPrincipal? principal) =>
-        principal?.Identities.Any(i => i.IsAuthenticated && i.AuthenticationType == SmartResourceServerDefaults.AuthenticationScheme) == true;
+    private static bool IsOurs(ClaimsPrincipal? principal)
+    {
+        if (principal is null)
+        {
+            return false;
+        }
+
+        foreach (var identity in principal.Identities)
+        {
+            if (identity.IsAuthenticated && identity.AuthenticationType == SmartResourceServerDefaults.AuthenticationScheme)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     // ---- read / vread ---------------------------------------------------------------------------------------
 
@@ -249,6 +270,7 @@ internal sealed partial class SmartAuthorizationFilter(
             grant = await RequireAsync(interaction, access, "*", 's');
         }
 
+        var confinedByParameter = false;
         if (interaction.CompartmentType is { } compartmentType && grant.Reach == GrantReach.Compartment)
         {
             if (compartmentType != Patient || interaction.CompartmentId != access.Patient)
@@ -258,9 +280,16 @@ internal sealed partial class SmartAuthorizationFilter(
         }
         else if (grant.Reach == GrantReach.Compartment && (interaction.ResourceType is null || FhirCompartmentMembership.CanBeInCompartment(Patient, interaction.ResourceType)))
         {
-            // Confine the search itself to the patient's compartment, so that matches, totals and paging hold nothing else.
-            interaction.CompartmentType = Patient;
-            interaction.CompartmentId = access.Patient;
+            if (ConfinedByParameter(interaction, access))
+            {
+                confinedByParameter = true;
+            }
+            else
+            {
+                // Confine the search itself to the patient's compartment, so that matches, totals and paging hold nothing else.
+                interaction.CompartmentType = Patient;
+                interaction.CompartmentId = access.Patient;
+            }
         }
 
         if (grant.Constraints is not null)
@@ -268,13 +297,77 @@ internal sealed partial class SmartAuthorizationFilter(
             NarrowByConstraints(interaction, grant.Constraints);
         }
 
+        var confinedByQuery = confinedByParameter || (interaction.CompartmentType == Patient && interaction.CompartmentId == access.Patient);
         var response = await next(interaction);
-        if (response.IsSuccess && response.Resource is Bundle bundle)
+        if (response.IsSuccess && !NothingToRedact(interaction, grant, confinedByQuery) && response.Resource is Bundle bundle)
         {
             await RedactAsync(interaction, bundle, access);
         }
 
         return response;
+    }
+
+    /// <summary>
+    /// True when the search's own <c>patient=&lt;the token's patient&gt;</c> already confines it to the token's patient compartment
+    /// (see <see cref="FhirCompartmentMembership.ParameterConfinesToCompartment"/>): search parameters are AND-ed, so adding the
+    /// compartment restriction would change nothing but the cost of the store's query. A page request (<c>_getpages</c>) of a
+    /// type-level search gets that parameter added instead of the compartment: the store then serves the page only if the
+    /// original search had exactly that parameter (so it was confined the same way), and answers 400 otherwise.
+    /// </summary>
+    private bool ConfinedByParameter(FhirInteraction interaction, SmartAccess access)
+    {
+        if (interaction.ResourceType is not { } type || type == Patient || interaction.CompartmentType is not null
+            || !compartments.ParameterConfinesToCompartment(type, PatientParameter, access.Patient!, Patient, access.Patient!))
+        {
+            return false;
+        }
+
+        var page = false;
+        foreach (var (name, value) in interaction.Parameters)
+        {
+            if (name == PatientParameter && value == access.Patient)
+            {
+                return true;
+            }
+
+            page |= name == "_getpages";
+        }
+
+        if (page)
+        {
+            interaction.Parameters.Add(new(PatientParameter, access.Patient!));
+        }
+
+        return page;
+    }
+
+    /// <summary>
+    /// True when every entry of the result is visible by construction, so the bundle need not be parsed to be checked: a search
+    /// of one type other than Patient, without <c>_include</c>/<c>_revinclude</c>/<c>_contained</c> (so only matches come back), under an unconstrained
+    /// grant that needs no user policy, and either confined to the token's patient compartment by the query itself (the store
+    /// decides membership by the same CompartmentDefinition links as <see cref="FhirCompartmentMembership"/>) or granted in full.
+    /// </summary>
+    private static bool NothingToRedact(FhirInteraction interaction, Grant grant, bool confinedByQuery)
+    {
+        // Patient itself is excluded: the store's compartment search of Patient also matches Patients whose link points to the
+        // patient (R4 CompartmentDefinition), which a patient/ token does not see (docs/smart-server.md), so those are checked.
+        if (interaction.ResourceType is null or Patient || grant.Constraints is not null || grant.ViaUser
+            || !(grant.Reach == GrantReach.Full || (grant.Reach == GrantReach.Compartment && confinedByQuery)))
+        {
+            return false;
+        }
+
+        foreach (var (name, _) in interaction.Parameters)
+        {
+            // A page request (_getpages) does not name the original search's _include/_revinclude, but its page holds what they found.
+            if ((name == "_getpages" && grant.Reach == GrantReach.Compartment) || name.StartsWith("_include", StringComparison.Ordinal) || name.StartsWith("_revinclude", StringComparison.Ordinal)
+                || name.StartsWith("_contained", StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static void NarrowByConstraints(FhirInteraction interaction, IReadOnlyList<string> constraints)

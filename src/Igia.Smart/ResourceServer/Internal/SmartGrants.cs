@@ -42,6 +42,24 @@ internal static class SmartGrants
     /// </summary>
     public static Grant For(SmartAccess access, string resourceType, char permission, bool patientScopesReachShared)
     {
+        // An access is remembered with its token (SmartAccessCache): its grants are worked out once per type and permission.
+        var key = (resourceType, permission, patientScopesReachShared);
+        if (access.Grants.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
+        var grant = Compute(access, resourceType, permission, patientScopesReachShared);
+        if (access.Grants.Count < 256)
+        {
+            access.Grants.TryAdd(key, grant);
+        }
+
+        return grant;
+    }
+
+    private static Grant Compute(SmartAccess access, string resourceType, char permission, bool patientScopesReachShared)
+    {
         Grant best = Grant.None;
         List<string>? fullConstraints = null, compartmentConstraints = null;
         bool fullUnconstrained = false, compartmentUnconstrained = false, fullViaUserOnly = true, anyFull = false, anyCompartment = false;

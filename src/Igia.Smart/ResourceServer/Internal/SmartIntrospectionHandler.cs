@@ -151,5 +151,5 @@ internal static class SmartTokenShape
     }
 
     /// <summary>A JWS compact serialisation has exactly two dots (a JWE has four; not accepted as access tokens here).</summary>
-    public static bool LooksLikeJwt(string token) => token.Count(c => c == '.') == 2;
+    public static bool LooksLikeJwt(string token) => token.AsSpan().Count('.') == 2;
 }
