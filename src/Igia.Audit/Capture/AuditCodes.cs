@@ -69,7 +69,9 @@ internal static class AuditCodes
 
     public static Coding RoleSecurityResource => new(ObjectRole, "13", "Security Resource");
 
-    public static Coding RequestIdType => new(BalpEntityType, "XrequestId", "transport specific unique identifier where http X-Request-Id is used");
+    public const string RequestIdDisplay = "transport specific unique identifier where http X-Request-Id is used";
+
+    public static Coding RequestIdType => new(BalpEntityType, "XrequestId", RequestIdDisplay);
 
     public static Coding ApplicationServer => new(SecuritySourceType, "4", "Application Server");
 }

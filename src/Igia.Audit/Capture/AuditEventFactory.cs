@@ -13,7 +13,7 @@ namespace Igia.Audit.Capture;
 /// Builds the AuditEvents: IHE BALP for FHIR REST interactions (agent roles exactly as each BALP profile defines them),
 /// DICOM/IHE for security events, and a generic pattern for opted-in non-FHIR endpoints.
 /// </summary>
-internal sealed class AuditEventFactory
+internal sealed partial class AuditEventFactory
 {
     private readonly AuditOptions _options;
     private readonly TimeProvider _time;
@@ -27,6 +27,9 @@ internal sealed class AuditEventFactory
 
     /// <summary>This server's identity in the events.</summary>
     public string SourceId { get; }
+
+    /// <summary>Makes the id of a new event (a version-7 GUID); tests set a fixed one to compare events.</summary>
+    internal Func<string> NewId { get; set; } = FhirId.New;
 
     /// <summary>The BALP pattern an interaction follows.</summary>
     internal enum Pattern
@@ -44,6 +47,25 @@ internal sealed class AuditEventFactory
     /// Success events of create/read/update/delete/search claim the matching BALP profile; failures claim none.
     /// </summary>
     public List<AuditEvent> ForInteraction(FhirInteraction interaction, int status, FhirResponse? response, IEnumerable<string>? knownPatients)
+    {
+        var (pattern, caller, patients, type, id) = Prepare(interaction, status, response, knownPatients);
+        var events = new List<AuditEvent>(patients.Count);
+        foreach (var patient in patients)
+        {
+            events.Add(Build(interaction, pattern, caller, status, response, type, id, patient));
+        }
+
+        return events;
+    }
+
+    /// <summary>One null patient: the single event of an interaction that involves no patient.</summary>
+    private static readonly string?[] NoPatient = [null];
+
+    /// <summary>
+    /// What every event of an interaction shares: its BALP pattern, the caller, the resource, and the patients it involves
+    /// in order (one event each), or <see cref="NoPatient"/> when it involves none.
+    /// </summary>
+    private (Pattern Pattern, CallerInfo Caller, IReadOnlyCollection<string?> Patients, string? Type, string? Id) Prepare(FhirInteraction interaction, int status, FhirResponse? response, IEnumerable<string>? knownPatients)
     {
         var pattern = PatternOf(interaction.Kind);
         var caller = CallerInfo.From(interaction.User, HttpOf(interaction), _options.RequestIdHeader);
@@ -86,7 +108,17 @@ internal sealed class AuditEventFactory
                 break;
             case FhirInteractionKind.Search or FhirInteractionKind.History or FhirInteractionKind.Operation:
                 PatientExtractor.FromSearch(interaction, patients);
-                if (success)
+                if (success && response?.StoredEntries is { } entries)
+                {
+                    // A search Bundle whose entries are still the stored JSON: look at them without parsing them (keeps the
+                    // search fast path, where the stored JSON is spliced into the answer). Its other entries are
+                    // OperationOutcomes, which name no patient.
+                    foreach (var entry in entries)
+                    {
+                        PatientExtractor.FromStoredJson(entry, interaction.BaseUrl, patients);
+                    }
+                }
+                else if (success)
                 {
                     PatientExtractor.FromResource(response?.Resource, interaction.BaseUrl, patients);
                 }
@@ -99,44 +131,62 @@ internal sealed class AuditEventFactory
             patients.Add(id);
         }
 
-        var events = new List<AuditEvent>(Math.Max(1, patients.Count));
-        if (patients.Count == 0)
-        {
-            events.Add(Build(interaction, pattern, caller, status, response, type, id, null));
-        }
-        else
-        {
-            foreach (var patient in patients)
-            {
-                events.Add(Build(interaction, pattern, caller, status, response, type, id, patient));
-            }
-        }
-
-        return events;
+        return (pattern, caller, patients.Count == 0 ? NoPatient : patients, type, id);
     }
+
+    /// <summary>
+    /// Agent roles per BALP: Read has the client as 110152 Destination and the server as 110153 Source; Create, Update and
+    /// Query the reverse; Delete has the client as 110150 Application and the server as custodian (<c>null</c> here).
+    /// The user is the information recipient (IRCP) or the author (AUT).
+    /// </summary>
+    private static (string Client, string? Server, string User) RolesOf(Pattern pattern) => pattern switch
+    {
+        Pattern.Read => ("110152", "110153", "IRCP"),
+        Pattern.Create or Pattern.Update => ("110153", "110152", "AUT"),
+        Pattern.Delete => ("110150", null, "AUT"),
+        _ => ("110153", "110152", "IRCP"),
+    };
+
+    /// <summary>The server agent's role: a DICOM role code, or custodian when <see cref="RolesOf"/> gives none.</summary>
+    private static CodeableConcept ServerRole(string? code) =>
+        code is null ? AuditCodes.Concept(AuditCodes.ProvenanceParticipantType, "custodian", "Custodian") : AuditCodes.DcmConcept(code);
+
+    /// <summary>The display of a user role code from <see cref="RolesOf"/>.</summary>
+    private static string UserRoleDisplay(string userCode) => userCode == "IRCP" ? "information recipient" : "author (originator)";
+
+    /// <summary>The BALP profile a successful event of the pattern claims, in its Patient variant when a patient is involved.</summary>
+    private static string ProfileOf(Pattern pattern, bool hasPatient) => (pattern, hasPatient) switch
+    {
+        (Pattern.Create, false) => AuditCodes.ProfileCreate,
+        (Pattern.Create, true) => AuditCodes.ProfilePatientCreate,
+        (Pattern.Read, false) => AuditCodes.ProfileRead,
+        (Pattern.Read, true) => AuditCodes.ProfilePatientRead,
+        (Pattern.Update, false) => AuditCodes.ProfileUpdate,
+        (Pattern.Update, true) => AuditCodes.ProfilePatientUpdate,
+        (Pattern.Delete, false) => AuditCodes.ProfileDelete,
+        (Pattern.Delete, true) => AuditCodes.ProfilePatientDelete,
+        (_, false) => AuditCodes.ProfileQuery,
+        (_, true) => AuditCodes.ProfilePatientQuery,
+    };
+
+    /// <summary>
+    /// Whether a successful event also claims OAUTHaccessTokenUse.Comprehensive: the OAuth client as 110150 with its id, and a
+    /// user who is the information recipient only with the token id and subject.
+    /// </summary>
+    private static bool ClaimsOAuthComprehensive(CallerInfo caller, string userCode) =>
+        caller.ClientId is not null && (!caller.HasUser || userCode != "IRCP" || (caller.TokenId is not null && caller.Subject is not null));
 
     private AuditEvent Build(FhirInteraction interaction, Pattern pattern, CallerInfo caller, int status, FhirResponse? response, string? type, string? id, string? patient)
     {
         var success = status < 400;
         var ev = NewEvent(AuditCodes.RestType, [new Coding(AuditCodes.RestfulInteraction, SubtypeOf(interaction), SubtypeOf(interaction))], ActionOf(interaction.Kind), status, success ? null : response?.Resource as OperationOutcome);
 
-        // Agent roles per BALP: Read has the client as 110152 Destination and the server as 110153 Source; Create, Update
-        // and Query the reverse; Delete has the client as 110150 Application and the server as custodian.
-        var (clientCode, serverType, userCode) = pattern switch
-        {
-            Pattern.Read => ("110152", AuditCodes.DcmConcept("110153"), "IRCP"),
-            Pattern.Create or Pattern.Update => ("110153", AuditCodes.DcmConcept("110152"), "AUT"),
-            Pattern.Delete => ("110150", AuditCodes.Concept(AuditCodes.ProvenanceParticipantType, "custodian", "Custodian"), "AUT"),
-            _ => ("110153", AuditCodes.DcmConcept("110152"), "IRCP"),
-        };
-
+        var (clientCode, serverCode, userCode) = RolesOf(pattern);
         ev.Agent.Add(ClientAgent(AuditCodes.DcmConcept(clientCode), caller));
-        ev.Agent.Add(ServerAgent(serverType, interaction.BaseUrl));
+        ev.Agent.Add(ServerAgent(ServerRole(serverCode), interaction.BaseUrl));
         if (caller.HasUser)
         {
-            ev.Agent.Add(UserAgent(userCode == "IRCP"
-                ? AuditCodes.Concept(AuditCodes.ParticipationType, "IRCP", "information recipient")
-                : AuditCodes.Concept(AuditCodes.ParticipationType, "AUT", "author (originator)"), caller));
+            ev.Agent.Add(UserAgent(AuditCodes.Concept(AuditCodes.ParticipationType, userCode, UserRoleDisplay(userCode)), caller));
         }
 
         if (caller.ClientId is not null && pattern != Pattern.Delete)
@@ -188,24 +238,8 @@ internal sealed class AuditEventFactory
 
         if (success && pattern != Pattern.Other)
         {
-            var profile = (pattern, patient is not null) switch
-            {
-                (Pattern.Create, false) => AuditCodes.ProfileCreate,
-                (Pattern.Create, true) => AuditCodes.ProfilePatientCreate,
-                (Pattern.Read, false) => AuditCodes.ProfileRead,
-                (Pattern.Read, true) => AuditCodes.ProfilePatientRead,
-                (Pattern.Update, false) => AuditCodes.ProfileUpdate,
-                (Pattern.Update, true) => AuditCodes.ProfilePatientUpdate,
-                (Pattern.Delete, false) => AuditCodes.ProfileDelete,
-                (Pattern.Delete, true) => AuditCodes.ProfilePatientDelete,
-                (_, false) => AuditCodes.ProfileQuery,
-                (_, true) => AuditCodes.ProfilePatientQuery,
-            };
-            ev.Meta = new Meta { Profile = [profile] };
-
-            // OAUTHaccessTokenUse.Comprehensive: the OAuth client as 110150 with its id, and a recipient user with the token id.
-            var userIsRecipient = userCode == "IRCP";
-            if (caller.ClientId is not null && (!caller.HasUser || !userIsRecipient || (caller.TokenId is not null && caller.Subject is not null)))
+            ev.Meta = new Meta { Profile = [ProfileOf(pattern, patient is not null)] };
+            if (ClaimsOAuthComprehensive(caller, userCode))
             {
                 ev.Meta.ProfileElement.Add(new Canonical(AuditCodes.ProfileOAuthComprehensive));
             }
@@ -231,18 +265,18 @@ internal sealed class AuditEventFactory
         };
         var type = fhir ? AuditCodes.RestType : AuditCodes.DcmCoding("110110");
         var ev = NewEvent(type, [], act, status, null);
-        var (clientCode, serverType, userCode) = act switch
+        var (clientCode, serverCode, userCode) = RolesOf(act switch
         {
-            AuditEvent.AuditEventAction.R => ("110152", AuditCodes.DcmConcept("110153"), "IRCP"),
-            AuditEvent.AuditEventAction.D => ("110150", AuditCodes.Concept(AuditCodes.ProvenanceParticipantType, "custodian", "Custodian"), "AUT"),
-            AuditEvent.AuditEventAction.C or AuditEvent.AuditEventAction.U => ("110153", AuditCodes.DcmConcept("110152"), "AUT"),
-            _ => ("110153", AuditCodes.DcmConcept("110152"), "IRCP"),
-        };
+            AuditEvent.AuditEventAction.R => Pattern.Read,
+            AuditEvent.AuditEventAction.D => Pattern.Delete,
+            AuditEvent.AuditEventAction.C or AuditEvent.AuditEventAction.U => Pattern.Create,
+            _ => Pattern.Other,
+        });
         ev.Agent.Add(ClientAgent(AuditCodes.DcmConcept(clientCode), caller));
-        ev.Agent.Add(ServerAgent(serverType, ServerUrl(http)));
+        ev.Agent.Add(ServerAgent(ServerRole(serverCode), ServerUrl(http)));
         if (caller.HasUser)
         {
-            ev.Agent.Add(UserAgent(AuditCodes.Concept(AuditCodes.ParticipationType, userCode, userCode == "IRCP" ? "information recipient" : "author (originator)"), caller));
+            ev.Agent.Add(UserAgent(AuditCodes.Concept(AuditCodes.ParticipationType, userCode, UserRoleDisplay(userCode)), caller));
         }
 
         if (caller.ClientId is not null && act != AuditEvent.AuditEventAction.D)
@@ -340,7 +374,7 @@ internal sealed class AuditEventFactory
     /// <summary>Fills in what an application-built AuditEvent lacks: id, recorded, source.</summary>
     public void Complete(AuditEvent auditEvent)
     {
-        auditEvent.Id ??= FhirId.New();
+        auditEvent.Id ??= NewId();
         auditEvent.Recorded ??= _time.GetUtcNow();
         auditEvent.Source ??= Source();
     }
@@ -348,15 +382,18 @@ internal sealed class AuditEventFactory
     private AuditEvent NewEvent(Coding type, List<Coding> subtype, AuditEvent.AuditEventAction action, int status, OperationOutcome? outcome) =>
         new()
         {
-            Id = FhirId.New(),
+            Id = NewId(),
             Type = type,
             Subtype = subtype,
             Action = action,
             Recorded = _time.GetUtcNow(),
             Outcome = status < 400 ? AuditEvent.AuditEventOutcome.N0 : status < 500 ? AuditEvent.AuditEventOutcome.N4 : AuditEvent.AuditEventOutcome.N8,
-            OutcomeDesc = status < 400 ? null : Truncate(string.Create(CultureInfo.InvariantCulture, $"HTTP {status}{(outcome?.Issue.FirstOrDefault()?.Diagnostics is { } d ? ": " + d : "")}"), 500),
+            OutcomeDesc = status < 400 ? null : OutcomeDescOf(status, outcome),
             Source = Source(),
         };
+
+    private static string OutcomeDescOf(int status, OperationOutcome? outcome) =>
+        Truncate(string.Create(CultureInfo.InvariantCulture, $"HTTP {status}{(outcome?.Issue.FirstOrDefault()?.Diagnostics is { } d ? ": " + d : "")}"), 500)!;
 
     private AuditEvent.SourceComponent Source() => new()
     {

@@ -105,6 +105,12 @@ internal sealed partial class AuditInteractionFilter(
             patients = await ResolvePatientsAsync(written, writtenId, interaction.BaseUrl, interaction.CancellationToken);
         }
 
+        if (topLevel && scope is null && status is not (401 or 403) && AuditEventFactory.WritesJsonDirectly(interaction.Kind))
+        {
+            // The hot path: the events' JSON written straight from the interaction (no AuditEvent objects).
+            return await SubmitAsync(interaction, factory.JsonForInteraction(interaction, status, response, patients), response);
+        }
+
         var events = factory.ForInteraction(interaction, status, response, patients);
         if ((status is 401 or 403) && interaction.Kind is not (FhirInteractionKind.Batch or FhirInteractionKind.Transaction))
         {
@@ -143,9 +149,15 @@ internal sealed partial class AuditInteractionFilter(
             events.InsertRange(0, scope.Events);
         }
 
+        return await SubmitAsync(interaction, events.Select(e => AuditEventJson.Serialize(e, known: true)).ToList(), response);
+    }
+
+    /// <summary>Queues a top-level interaction's records; in guaranteed mode, answers only once they are durable (or 503).</summary>
+    private async ValueTask<FhirResponse> SubmitAsync(FhirInteraction interaction, List<byte[]> records, FhirResponse response)
+    {
         try
         {
-            await trail.SubmitAsync(events, trail.Guaranteed, interaction.CancellationToken);
+            await trail.SubmitJsonAsync(records, trail.Guaranteed, interaction.CancellationToken);
         }
         catch (AuditUnavailableException e)
         {

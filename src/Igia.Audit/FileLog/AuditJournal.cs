@@ -7,29 +7,83 @@ namespace Igia.Audit.FileLog;
 
 /// <summary>
 /// Writes the local audit log: appends batches of records (one write, one fdatasync: group commit), keeps the hash
-/// chain across files and restarts, writes checkpoints and rotates files. Not thread-safe: one writer thread owns it.
+/// chain across files and restarts, writes checkpoints and rotates files.
 /// </summary>
+/// <remarks>
+/// Writing and syncing are separate steps so that several writer lanes can overlap them: <see cref="Write"/> (serialised
+/// by a lock) appends a batch and returns a ticket; <see cref="Sync"/> (outside the lock, concurrently with other lanes'
+/// writes and syncs) fdatasyncs the file through the lane's own descriptor and says whether the ticket's records are
+/// durable. fdatasync makes durable everything written before the call, whoever wrote it. Each lane has its own open file
+/// description so that a writeback error is reported to every lane whose sync covers it (Linux reports an error once per
+/// open file description). When a sync fails, the file is cut back to the end of the last successful sync and every
+/// ticket past it is rolled back (its lane writes its batch again); no sequence number is left used.
+/// </remarks>
 internal sealed partial class AuditJournal : IDisposable
 {
     private readonly FileAuditLogOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly int _lanes;
+    private readonly Lock _gate = new();
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 20);
-    private readonly ArrayBufferWriter<byte> _scratch = new(16 * 1024);
     private readonly byte[] _lastHash = Encoding.ASCII.GetBytes(LogFormat.GenesisHash);
+    private readonly List<WriteTicket> _outstanding = [];
     private FileStream? _lock;
     private FileStream? _file;
+    private FileStream?[] _syncHandles = [];
+    private long _fileId;
     private DateTimeOffset _fileCreated;
     private long _committedLength;
+    private bool _truncatePending;
     private long _sinceCheckpoint;
     private DateTimeOffset _lastCheckpoint;
+    private SyncedState _synced;
+    private long _durableSequence;
 
-    public AuditJournal(FileAuditLogOptions options, TimeProvider time, ILogger logger)
+    /// <param name="options">The log's options.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">Where to report recovery and failures.</param>
+    /// <param name="lanes">How many writer lanes will call <see cref="Sync"/> concurrently (each gets its own descriptor).</param>
+    public AuditJournal(FileAuditLogOptions options, TimeProvider time, ILogger logger, int lanes = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(lanes, 1);
         _options = options;
         _time = time;
         _logger = logger;
+        _lanes = lanes;
         Folder = Path.GetFullPath(options.Folder);
+    }
+
+    /// <summary>The end of the last successful sync of the current file: its length and the last record in it.</summary>
+    private readonly record struct SyncedState(long Length, long Sequence, byte[] Hash);
+
+    /// <summary>What one <see cref="Write"/> appended, for <see cref="Sync"/>.</summary>
+    internal sealed class WriteTicket(FileStream? syncHandle, long fileId, long endLength, long lastSequence, byte[] lastHash)
+    {
+        public FileStream? SyncHandle { get; } = syncHandle;
+
+        public long FileId { get; } = fileId;
+
+        public long EndLength { get; } = endLength;
+
+        public long LastSequence { get; } = lastSequence;
+
+        public byte[] LastHash { get; } = lastHash;
+
+        /// <summary>Set when a failed sync cut the file back before this ticket's records.</summary>
+        public bool RolledBack { get; set; }
+    }
+
+    /// <summary>The highest sequence number known durable (every record up to it is on disk).</summary>
+    public long DurableSequence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _durableSequence;
+            }
+        }
     }
 
     /// <summary>The log folder (absolute).</summary>
@@ -87,8 +141,12 @@ internal sealed partial class AuditJournal : IDisposable
                 _file = new FileStream(last, FileMode.Open, FileAccess.Write, FileShare.Read, bufferSize: 0);
                 _committedLength = _file.Seek(0, SeekOrigin.End);
                 _fileCreated = CreatedOf(last);
+                OpenSyncHandles(last);
             }
         }
+
+        _durableSequence = LastSequence;
+        _synced = new SyncedState(_committedLength, LastSequence, (byte[])_lastHash.Clone());
 
         if (_sinceCheckpoint > 0 && _file is not null && tailVerified)
         {
@@ -102,75 +160,223 @@ internal sealed partial class AuditJournal : IDisposable
     public bool CheckpointDue => _sinceCheckpoint > 0 && _time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval;
 
     /// <summary>
-    /// Appends <paramref name="batch"/> with one write and one flush. All or nothing: on failure the file is cut back to
-    /// where it was, no sequence number is used, and the exception propagates.
+    /// Appends <paramref name="batch"/> with one write and one flush (<see cref="Write"/> then <see cref="Sync"/>). All or
+    /// nothing: on failure the file is cut back to where it was, no sequence number is used, and the exception propagates.
     /// </summary>
-    public void Append(IReadOnlyList<PendingRecord> batch)
+    public void Append(IReadOnlyList<PendingRecord> batch) => Sync(Write(batch, 0));
+
+    /// <summary>
+    /// Appends <paramref name="batch"/> with one write, without flushing it: assigns the records' sequence numbers and
+    /// hashes and returns the ticket to pass to <see cref="Sync"/>. On failure the file is cut back to where it was, no
+    /// sequence number is used, and the exception propagates. Thread-safe; writes are appended in call order.
+    /// </summary>
+    public WriteTicket Write(IReadOnlyList<PendingRecord> batch, int lane)
     {
-        var now = _time.GetUtcNow();
-        if (_file is null || _committedLength >= _options.MaxFileBytes || now - _fileCreated >= _options.MaxFileAge)
+        lock (_gate)
         {
-            Rotate(now);
+            if (_truncatePending)
+            {
+                CutBack();
+            }
+
+            var now = _time.GetUtcNow();
+            if (_file is null || _committedLength >= _options.MaxFileBytes || now - _fileCreated >= _options.MaxFileAge)
+            {
+                Rotate(now);
+            }
+
+            _buffer.ResetWrittenCount();
+            var seq = LastSequence;
+            Span<byte> prev = stackalloc byte[LogFormat.HashHexLength];
+            _lastHash.CopyTo(prev);
+            foreach (var record in batch)
+            {
+                seq++;
+                LogFormat.WriteRecord(_buffer, seq, prev, record.Json, prev);
+                record.Sequence = seq;
+                record.Hash = Encoding.ASCII.GetString(prev);
+            }
+
+            var since = _sinceCheckpoint + batch.Count;
+            var checkpoint = since >= _options.CheckpointEveryRecords || now - _lastCheckpoint >= _options.CheckpointInterval;
+            if (checkpoint)
+            {
+                LogFormat.WriteCheckpoint(_buffer, seq, Encoding.ASCII.GetString(prev), now, _options.SigningKey);
+            }
+
+            WriteOut(_buffer.WrittenSpan);
+            LastSequence = seq;
+            prev.CopyTo(_lastHash);
+            _sinceCheckpoint = checkpoint ? 0 : since;
+            if (checkpoint)
+            {
+                _lastCheckpoint = now;
+            }
+
+            var ticket = new WriteTicket(_syncHandles[lane % _syncHandles.Length], _fileId, _committedLength, seq, prev.ToArray());
+            _outstanding.Add(ticket);
+            return ticket;
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="ticket"/>'s records durable: fdatasync through the ticket's lane descriptor (not under the
+    /// write lock). Returns when they are durable — by this sync, by another lane's later one, or by a rotation, which
+    /// syncs the file it leaves. Throws <see cref="IOException"/> when they are not: the sync failed (the file is then cut
+    /// back to the last successful sync, this ticket and every later one rolled back) or another lane's failure rolled
+    /// this ticket back. A rolled-back batch is written again with <see cref="Write"/>.
+    /// </summary>
+    public void Sync(WriteTicket ticket)
+    {
+        IOException? error = null;
+        if (_options.FlushToDisk && ticket.SyncHandle is { } handle)
+        {
+            try
+            {
+                NativeFile.FlushData(handle);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The file was rotated away meanwhile: the rotation synced it before letting go of it.
+            }
+            catch (IOException e)
+            {
+                error = e;
+            }
         }
 
-        _buffer.ResetWrittenCount();
-        var seq = LastSequence;
-        Span<byte> prev = stackalloc byte[LogFormat.HashHexLength];
-        _lastHash.CopyTo(prev);
-        Span<byte> hash = stackalloc byte[LogFormat.HashHexLength];
-        foreach (var record in batch)
+        lock (_gate)
         {
-            seq++;
-            LogFormat.WriteRecord(_buffer, _scratch, seq, prev, record.Json, hash);
-            record.Sequence = seq;
-            record.Hash = Encoding.ASCII.GetString(hash);
-            hash.CopyTo(prev);
-        }
+            _outstanding.Remove(ticket);
+            if (ticket.RolledBack)
+            {
+                throw new IOException("The audit records were rolled back: a sync of the audit log failed.", error);
+            }
 
-        var since = _sinceCheckpoint + batch.Count;
-        var checkpoint = since >= _options.CheckpointEveryRecords || now - _lastCheckpoint >= _options.CheckpointInterval;
-        if (checkpoint)
-        {
-            LogFormat.WriteCheckpoint(_buffer, seq, Encoding.ASCII.GetString(prev), now, _options.SigningKey);
-        }
+            if (ticket.FileId != _fileId || ticket.LastSequence <= _durableSequence)
+            {
+                // Rotated (the rotation synced the old file) or covered by a later successful sync.
+                _durableSequence = Math.Max(_durableSequence, ticket.LastSequence);
+                return;
+            }
 
-        WriteAndFlush(_buffer.WrittenSpan);
-        LastSequence = seq;
-        prev.CopyTo(_lastHash);
-        _sinceCheckpoint = checkpoint ? 0 : since;
-        if (checkpoint)
-        {
-            _lastCheckpoint = now;
+            if (error is null)
+            {
+                _durableSequence = ticket.LastSequence;
+                if (ticket.EndLength > _synced.Length)
+                {
+                    _synced = new SyncedState(ticket.EndLength, ticket.LastSequence, ticket.LastHash);
+                }
+
+                return;
+            }
+
+            RollBack();
+            throw error;
         }
     }
 
     /// <summary>Writes a checkpoint for the last record now (if any record is not yet covered by one).</summary>
     public void WriteCheckpointNow()
     {
-        if (LastSequence == 0 || _file is null || _sinceCheckpoint == 0)
+        lock (_gate)
         {
+            if (LastSequence == 0 || _file is null || _sinceCheckpoint == 0)
+            {
+                return;
+            }
+
+            if (_truncatePending)
+            {
+                CutBack();
+            }
+
+            var now = _time.GetUtcNow();
+            _buffer.ResetWrittenCount();
+            LogFormat.WriteCheckpoint(_buffer, LastSequence, LastHash, now, _options.SigningKey);
+            WriteOut(_buffer.WrittenSpan);
+            FlushAll();
+            _sinceCheckpoint = 0;
+            _lastCheckpoint = now;
+        }
+    }
+
+    /// <summary>Under the lock: fdatasync of the current file through the write descriptor; rolls back on failure.</summary>
+    private void FlushAll()
+    {
+        if (!_options.FlushToDisk || _file is null)
+        {
+            MarkAllDurable();
             return;
         }
 
-        var now = _time.GetUtcNow();
-        _buffer.ResetWrittenCount();
-        LogFormat.WriteCheckpoint(_buffer, LastSequence, LastHash, now, _options.SigningKey);
-        WriteAndFlush(_buffer.WrittenSpan);
-        _sinceCheckpoint = 0;
-        _lastCheckpoint = now;
+        try
+        {
+            NativeFile.FlushData(_file);
+        }
+        catch (IOException)
+        {
+            RollBack();
+            throw;
+        }
+
+        MarkAllDurable();
     }
 
-    private void WriteAndFlush(ReadOnlySpan<byte> bytes)
+    private void MarkAllDurable()
+    {
+        _durableSequence = LastSequence;
+        _synced = new SyncedState(_committedLength, LastSequence, (byte[])_lastHash.Clone());
+    }
+
+    /// <summary>
+    /// Under the lock, after a failed sync: what was written since the last successful sync may be lost (Linux may
+    /// drop the pages of a failed writeback), so the file is cut back there and the chain resumes from there; every
+    /// outstanding ticket past it is rolled back. A checkpoint written in the cut part is written again later.
+    /// </summary>
+    private void RollBack()
+    {
+        foreach (var outstanding in _outstanding)
+        {
+            if (outstanding.LastSequence > _synced.Sequence)
+            {
+                outstanding.RolledBack = true;
+            }
+        }
+
+        if (LastSequence != _synced.Sequence)
+        {
+            _sinceCheckpoint = Math.Max(1, _sinceCheckpoint);
+        }
+
+        LastSequence = _synced.Sequence;
+        _synced.Hash.CopyTo(_lastHash, 0);
+        _committedLength = _synced.Length;
+        _truncatePending = true;
+        try
+        {
+            CutBack();
+        }
+        catch (IOException)
+        {
+            // Retried before the next write: nothing is appended after records that are not durable.
+        }
+    }
+
+    private void CutBack()
+    {
+        var file = _file!;
+        file.SetLength(_committedLength);
+        file.Position = _committedLength;
+        _truncatePending = false;
+    }
+
+    private void WriteOut(ReadOnlySpan<byte> bytes)
     {
         var file = _file!;
         try
         {
             file.Write(bytes);
-            if (_options.FlushToDisk)
-            {
-                NativeFile.FlushData(file);
-            }
-
             _committedLength += bytes.Length;
         }
         catch
@@ -178,23 +384,41 @@ internal sealed partial class AuditJournal : IDisposable
             // Cut a partial write back so the file stays a sequence of whole lines; the caller retries the batch.
             try
             {
-                file.SetLength(_committedLength);
-                file.Position = _committedLength;
+                CutBack();
             }
             catch (IOException)
             {
-                // Recovery at the next start trims a torn tail.
+                _truncatePending = true;
             }
 
             throw;
         }
     }
 
+    private void OpenSyncHandles(string path)
+    {
+        foreach (var handle in _syncHandles)
+        {
+            handle?.Dispose();
+        }
+
+        _syncHandles = new FileStream?[_lanes];
+        for (var i = 0; i < _lanes; i++)
+        {
+            // A descriptor of its own per lane (see the remarks on the class): read-only suffices for fdatasync.
+            _syncHandles[i] = _options.FlushToDisk ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0) : null;
+        }
+
+        _fileId++;
+    }
+
     private void Rotate(DateTimeOffset now)
     {
         if (_file is not null)
         {
+            // Close the file with a checkpoint, and sync it whole: lanes still syncing it count on that.
             WriteCheckpointNow();
+            FlushAll();
             _file.Dispose();
             _file = null;
         }
@@ -203,6 +427,8 @@ internal sealed partial class AuditJournal : IDisposable
         _file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _committedLength = 0;
         _fileCreated = now;
+        OpenSyncHandles(path);
+        _synced = new SyncedState(0, LastSequence, (byte[])_lastHash.Clone());
         NativeFile.FlushDirectory(Folder);
     }
 
@@ -281,8 +507,18 @@ internal sealed partial class AuditJournal : IDisposable
             LogCloseFailed(_logger, e.GetType().Name);
         }
 
-        _file?.Dispose();
-        _file = null;
+        lock (_gate)
+        {
+            foreach (var handle in _syncHandles)
+            {
+                handle?.Dispose();
+            }
+
+            _syncHandles = [];
+            _file?.Dispose();
+            _file = null;
+        }
+
         _lock?.Dispose();
         _lock = null;
     }

@@ -31,20 +31,23 @@ internal static class LogFormat
     public static ReadOnlySpan<byte> CheckpointStart => "{\"checkpoint\":"u8;
     public static ReadOnlySpan<byte> SigMarker => ",\"sig\":\""u8;
 
-    /// <summary>Appends one record line; returns the record's hash (hex, lower case) in <paramref name="hashHex"/>.</summary>
-    public static void WriteRecord(IBufferWriter<byte> output, ArrayBufferWriter<byte> scratch, long seq, ReadOnlySpan<byte> prevHex, ReadOnlySpan<byte> eventJson, Span<byte> hashHex)
+    /// <summary>
+    /// Appends one record line; returns the record's hash (hex, lower case) in <paramref name="hashHex"/>, which may be the
+    /// same memory as <paramref name="prevHex"/> (it is read before the hash is written). The hash is taken over the
+    /// bytes as written into <paramref name="output"/>: no second copy.
+    /// </summary>
+    public static void WriteRecord(ArrayBufferWriter<byte> output, long seq, ReadOnlySpan<byte> prevHex, ReadOnlySpan<byte> eventJson, Span<byte> hashHex)
     {
-        scratch.ResetWrittenCount();
-        scratch.Write(RecordStart);
-        WriteInt64(scratch, seq);
-        scratch.Write(PrevMarker);
-        scratch.Write(prevHex);
-        scratch.Write(EventMarker);
-        scratch.Write(eventJson);
+        var start = output.WrittenCount;
+        output.Write(RecordStart);
+        WriteInt64(output, seq);
+        output.Write(PrevMarker);
+        output.Write(prevHex);
+        output.Write(EventMarker);
+        output.Write(eventJson);
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(scratch.WrittenSpan, hash);
+        SHA256.HashData(output.WrittenSpan[start..], hash);
         ToHex(hash, hashHex);
-        output.Write(scratch.WrittenSpan);
         output.Write(HashMarker);
         output.Write(hashHex);
         output.Write(RecordEnd);

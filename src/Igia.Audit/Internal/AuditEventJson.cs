@@ -19,22 +19,50 @@ internal static class AuditEventJson
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
 
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     /// <summary>The event as FHIR JSON (UTF-8).</summary>
-    public static byte[] Serialize(AuditEvent ev)
+    /// <param name="ev">The event.</param>
+    /// <param name="known">
+    /// True for events the capture built (<see cref="Capture.AuditEventFactory"/>), which use only elements this writer
+    /// covers (a test holds the factory to that): the check of every element is skipped.
+    /// </param>
+    public static byte[] Serialize(AuditEvent ev, bool known = false)
     {
-        if (!Supported(ev))
+        if (!known && !Supported(ev))
         {
             return FhirJson.Serialize(ev);
         }
 
+        var w = Begin();
+        Write(w, ev);
+        return End(w);
+    }
+
+    /// <summary>This thread's writer, reset to an empty buffer, with the escaping the Firely serializer uses.</summary>
+    internal static Utf8JsonWriter Begin()
+    {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        var w = t_writer;
+        if (w is null)
         {
-            Write(w, ev);
+            w = t_writer = new Utf8JsonWriter(buffer, WriterOptions);
+        }
+        else
+        {
+            w.Reset(buffer);
         }
 
-        return buffer.WrittenSpan.ToArray();
+        return w;
+    }
+
+    /// <summary>What <paramref name="w"/> (from <see cref="Begin"/>) wrote.</summary>
+    internal static byte[] End(Utf8JsonWriter w)
+    {
+        w.Flush();
+        return t_buffer!.WrittenSpan.ToArray();
     }
 
     private static void Write(Utf8JsonWriter w, AuditEvent ev)
@@ -68,14 +96,9 @@ internal static class AuditEventJson
         }
 
         String(w, "action"u8, ev.ActionElement?.JsonValue as string);
-        switch (ev.RecordedElement?.JsonValue)
+        if (ev.RecordedElement is { } recorded && InstantText(recorded) is { } text)
         {
-            case string recorded:
-                w.WriteString("recorded"u8, recorded);
-                break;
-            case DateTimeOffset recorded:
-                w.WriteString("recorded"u8, XmlConvert.ToString(recorded));
-                break;
+            w.WriteString("recorded"u8, text);
         }
 
         String(w, "outcome"u8, ev.OutcomeElement?.JsonValue as string);
@@ -174,6 +197,14 @@ internal static class AuditEventJson
 
         w.WriteEndObject();
     }
+
+    /// <summary>An instant as the Firely serializer writes it.</summary>
+    internal static string? InstantText(Instant instant) => instant.JsonValue switch
+    {
+        string text => text,
+        DateTimeOffset time => XmlConvert.ToString(time),
+        _ => null,
+    };
 
     private static void String(Utf8JsonWriter w, ReadOnlySpan<byte> name, string? value)
     {

@@ -7,8 +7,12 @@ internal sealed class PendingRecord(byte[] json, bool awaitDurable)
     /// <summary>The AuditEvent as FHIR JSON (UTF-8, one line).</summary>
     public byte[] Json { get; } = json;
 
-    /// <summary>Completed when the record is durable; faulted when writing it failed. Null when nobody waits.</summary>
-    public TaskCompletionSource? Durable { get; } = awaitDurable ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+    /// <summary>
+    /// Completed when the record is durable; faulted when writing it failed. Null when nobody waits. Its continuations run
+    /// synchronously: the pipeline completes it on a thread-pool thread, never on a writer thread (see
+    /// <c>AuditPipeline.Release</c>).
+    /// </summary>
+    public TaskCompletionSource? Durable { get; } = awaitDurable ? new TaskCompletionSource() : null;
 
     /// <summary>Assigned by the journal.</summary>
     public long Sequence { get; set; }

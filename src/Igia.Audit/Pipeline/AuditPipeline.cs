@@ -9,9 +9,12 @@ using Microsoft.Extensions.Options;
 namespace Igia.Audit.Pipeline;
 
 /// <summary>
-/// The durable pipeline: captured records go into a bounded channel; one writer thread drains it in batches and appends
-/// each batch to the local log with a single fdatasync (group commit), then releases the requests waiting on those
-/// records and wakes the sink forwarders, which deliver from memory or, when behind, from the log itself.
+/// The durable pipeline: captured records go into a bounded channel; writer lanes (threads) drain it in batches and append
+/// each batch to the local log with a single fdatasync (group commit), then release the requests waiting on those
+/// records and wake the sink forwarders, which deliver from memory or, when behind, from the log itself. There are
+/// <see cref="WriterLanes"/> lanes so that the next batch is written and its fdatasync started while the previous
+/// batch's fdatasync is still running: taking a batch and writing it is serialised (so the log keeps the queue's order),
+/// the fdatasyncs overlap. A record is released only when a sync that began after it was written has returned.
 /// </summary>
 internal sealed partial class AuditPipeline : IHostedService, IDisposable
 {
@@ -24,8 +27,21 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
     private readonly List<SinkForwarder> _forwarders = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>How many batches can be in flight (written, being synced) at once.</summary>
+    internal const int WriterLanes = 2;
+
+    private readonly Lock _appendLock = new();
+
+    /// <summary>
+    /// Set by every enqueue, so that the lane waiting for records wakes directly. (Waiting on the channel's
+    /// <c>WaitToReadAsync</c> instead cost a thread-pool work item per wake-up before the lane itself was woken.)
+    /// </summary>
+    private readonly ManualResetEventSlim _arrived = new(false, spinCount: 10);
+    private readonly List<PendingRecord> _retry = [];
+    private TimeSpan _retryDelay;
+    private long _retryAt;
     private AuditJournal? _journal;
-    private Thread? _writer;
+    private Thread[] _writers = [];
     private long _durableSequence;
     private volatile string? _failure;
     private int _disposed;
@@ -46,7 +62,7 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
         _channel = Channel.CreateBounded<PendingRecord>(new BoundedChannelOptions(_options.QueueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
+            SingleReader = false,
             SingleWriter = false,
         });
         var folder = Path.GetFullPath(_logOptions.Folder);
@@ -96,11 +112,17 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
             throw new InvalidOperationException("The audit log signing key has no private part; it can verify checkpoints but not sign them.");
         }
 
-        _journal = new AuditJournal(_logOptions, Time, _logger);
+        _journal = new AuditJournal(_logOptions, Time, _logger, WriterLanes);
         _journal.Open();
         Volatile.Write(ref _durableSequence, _journal.LastSequence);
-        _writer = new Thread(WriterLoop) { IsBackground = true, Name = "Igia.Audit writer" };
-        _writer.Start();
+        _writers = new Thread[WriterLanes];
+        for (var lane = 0; lane < WriterLanes; lane++)
+        {
+            var l = lane;
+            _writers[lane] = new Thread(() => WriterLoop(l)) { IsBackground = true, Name = "Igia.Audit writer " + lane };
+            _writers[lane].Start();
+        }
+
         foreach (var forwarder in _forwarders)
         {
             forwarder.Start(_stopping.Token);
@@ -111,10 +133,33 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
     }
 
     /// <summary>Queues a record (waits only when the queue is full). Never drops.</summary>
-    public ValueTask EnqueueAsync(PendingRecord record) => _channel.Writer.WriteAsync(record, _stopping.Token);
+    public ValueTask EnqueueAsync(PendingRecord record)
+    {
+        if (TryEnqueue(record))
+        {
+            return default;
+        }
+
+        return EnqueueWhenRoomAsync(record);
+    }
 
     /// <summary>Queues a record if there is room.</summary>
-    public bool TryEnqueue(PendingRecord record) => _channel.Writer.TryWrite(record);
+    public bool TryEnqueue(PendingRecord record)
+    {
+        if (!_channel.Writer.TryWrite(record))
+        {
+            return false;
+        }
+
+        _arrived.Set();
+        return true;
+    }
+
+    private async ValueTask EnqueueWhenRoomAsync(PendingRecord record)
+    {
+        await _channel.Writer.WriteAsync(record, _stopping.Token).ConfigureAwait(false);
+        _arrived.Set();
+    }
 
     /// <summary>
     /// Lets go of the records every sink has taken, so that records held for sinks die young instead of ageing into the
@@ -144,101 +189,242 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
         return reader.Read(from, to, max);
     }
 
-    private void WriterLoop()
+    private void WriterLoop(int lane)
     {
         var reader = _channel.Reader;
+        var journal = _journal!;
         var batch = new List<PendingRecord>(_options.MaxBatchSize);
-        var delay = TimeSpan.FromMilliseconds(50);
-        Task<bool>? wait = null;
         var checkpointWait = _logOptions.CheckpointInterval < TimeSpan.FromSeconds(1) ? _logOptions.CheckpointInterval : TimeSpan.FromSeconds(1);
         while (true)
         {
-            if (batch.Count == 0)
+            AuditJournal.WriteTicket? ticket = null;
+            Exception? failure = null;
+            List<PendingRecord>? retried = null;
+            lock (_appendLock)
             {
-                wait ??= reader.WaitToReadAsync().AsTask();
-                if (!wait.Wait(checkpointWait))
+                // One lane at a time waits for, takes and writes a batch: the log keeps the queue's order, and an arrival
+                // wakes one lane, not every idle one. The syncs (below, outside the lock) overlap.
+                if (_retry.Count > 0)
                 {
-                    TryTimedCheckpoint();
-                    continue;
+                    // Records whose write failed go first, after the back-off; the lock is held meanwhile, so that
+                    // nothing newer is written before them.
+                    var pause = _retryAt - Environment.TickCount64;
+                    if (pause > 0)
+                    {
+                        Thread.Sleep((int)pause);
+                    }
+
+                    var take = Math.Min(_retry.Count, _options.MaxBatchSize);
+                    batch.AddRange(_retry.GetRange(0, take));
+                    _retry.RemoveRange(0, take);
                 }
 
-                var more = wait.Result;
-                wait = null;
-                if (!more)
+                while (batch.Count == 0)
                 {
-                    break;
+                    while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var record))
+                    {
+                        batch.Add(record);
+                    }
+
+                    if (batch.Count > 0)
+                    {
+                        break;
+                    }
+
+                    if (reader.Completion.IsCompleted)
+                    {
+                        // Completed (stopping) and drained.
+                        return;
+                    }
+
+                    // Reset, then look again: a record queued before the reset is seen by the look, one queued after it
+                    // sets the event again (enqueue = write, then set).
+                    _arrived.Reset();
+                    if (reader.TryPeek(out _) || reader.Completion.IsCompleted)
+                    {
+                        continue;
+                    }
+
+                    if (!_arrived.Wait(checkpointWait))
+                    {
+                        TryTimedCheckpoint();
+                    }
                 }
 
-                while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var record))
+                try
                 {
-                    batch.Add(record);
+                    ticket = journal.Write(batch, lane);
                 }
-
-                if (batch.Count == 0)
+                catch (Exception e)
                 {
-                    continue;
+                    failure = e;
+                    retried = batch.ToList();
+                    _retry.InsertRange(0, retried);
+                    ScheduleRetry();
                 }
             }
 
             using var activity = AuditTelemetry.ActivitySource.StartActivity("audit write", ActivityKind.Internal);
             activity?.SetTag("igia.audit.batch.size", batch.Count);
-            try
+            if (ticket is not null)
             {
-                _journal!.Append(batch);
+                try
+                {
+                    journal.Sync(ticket);
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                    retried = batch.ToList();
+                    lock (_appendLock)
+                    {
+                        // Rolled back: written again, in sequence order among the other rolled-back batches.
+                        var at = _retry.FindIndex(r => r.Sequence > retried[0].Sequence);
+                        _retry.InsertRange(at < 0 ? _retry.Count : at, retried);
+                        ScheduleRetry();
+                    }
+                }
             }
-            catch (Exception e)
+
+            if (failure is not null)
             {
                 _telemetry.WriteFailures.Add(1);
-                activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
+                activity?.SetStatus(ActivityStatusCode.Error, failure.GetType().Name);
                 var first = _failure is null;
-                _failure = $"The local audit log cannot be written: {e.GetType().Name} ({(e as IOException)?.HResult ?? 0}).";
+                _failure = $"The local audit log cannot be written: {failure.GetType().Name} ({(failure as IOException)?.HResult ?? 0}).";
                 if (first)
                 {
-                    LogWriteFailed(_logger, e.GetType().Name, e.Message);
+                    LogWriteFailed(_logger, failure.GetType().Name, failure.Message);
                 }
 
-                var unavailable = new AuditUnavailableException("The audit record could not be made durable: the local audit log cannot be written.", e);
-                foreach (var record in batch)
-                {
-                    record.Durable?.TrySetException(unavailable);
-                }
-
+                Release(batch, new AuditUnavailableException("The audit record could not be made durable: the local audit log cannot be written.", failure));
+                batch.Clear();
                 if (_stopping.IsCancellationRequested)
                 {
-                    LogDroppedOnShutdown(_logger, batch.Count + _channel.Reader.Count);
-                    break;
+                    int left;
+                    lock (_appendLock)
+                    {
+                        left = _retry.Count;
+                        _retry.Clear();
+                    }
+
+                    LogDroppedOnShutdown(_logger, left + _channel.Reader.Count);
+                    return;
                 }
 
-                Thread.Sleep(delay);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
                 continue;
             }
 
-            delay = TimeSpan.FromMilliseconds(50);
             if (_failure is not null)
             {
+                lock (_appendLock)
+                {
+                    _retryDelay = TimeSpan.Zero;
+                }
+
                 _failure = null;
                 LogRecovered(_logger);
             }
 
-            foreach (var record in batch)
+            if (_forwarders.Count > 0)
             {
-                if (_forwarders.Count > 0)
+                foreach (var record in batch)
                 {
                     _recent.Add(new AuditRecord(record.Sequence, record.Hash!, record.Json, null));
                 }
-
-                record.Durable?.TrySetResult();
             }
+
+            Release(batch, null);
 
             _telemetry.RecordsWritten.Add(batch.Count);
             _telemetry.BatchSize.Record(batch.Count);
-            Volatile.Write(ref _durableSequence, batch[^1].Sequence);
             batch.Clear();
+            RaiseDurable(journal.DurableSequence);
             foreach (var forwarder in _forwarders)
             {
                 forwarder.Signal();
             }
+        }
+    }
+
+    /// <summary>
+    /// Completes the waits of <paramref name="batch"/>'s records (faults them with <paramref name="error"/>). The waiting
+    /// requests resume inline in a few thread-pool work items, one per core at most, each completing a share of the
+    /// records: N waiting requests cost a few thread wake-ups instead of N (and nothing runs on the writer thread).
+    /// </summary>
+    private static void Release(List<PendingRecord> batch, Exception? error)
+    {
+        var waiting = 0;
+        foreach (var record in batch)
+        {
+            if (record.Durable is { Task.IsCompleted: false })
+            {
+                waiting++;
+            }
+        }
+
+        if (waiting == 0)
+        {
+            return;
+        }
+
+        var items = Math.Clamp((waiting + 3) / 4, 1, Environment.ProcessorCount);
+        var per = (waiting + items - 1) / items;
+        var chunk = new List<TaskCompletionSource>(per);
+        foreach (var record in batch)
+        {
+            if (record.Durable is { Task.IsCompleted: false } durable)
+            {
+                chunk.Add(durable);
+                if (chunk.Count == per)
+                {
+                    Complete(chunk, error);
+                    chunk = new List<TaskCompletionSource>(per);
+                }
+            }
+        }
+
+        if (chunk.Count > 0)
+        {
+            Complete(chunk, error);
+        }
+
+        static void Complete(List<TaskCompletionSource> waits, Exception? error) =>
+            ThreadPool.UnsafeQueueUserWorkItem(static state =>
+            {
+                foreach (var wait in state.Waits)
+                {
+                    if (state.Error is null)
+                    {
+                        wait.TrySetResult();
+                    }
+                    else
+                    {
+                        wait.TrySetException(state.Error);
+                    }
+                }
+            }, (Waits: waits, Error: error), preferLocal: false);
+    }
+
+    /// <summary>Under the append lock: the back-off before the failed records are tried again (50 ms doubling to 2 s).</summary>
+    private void ScheduleRetry()
+    {
+        _retryDelay = _retryDelay == TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+        _retryAt = Environment.TickCount64 + (long)_retryDelay.TotalMilliseconds;
+    }
+
+    private void RaiseDurable(long sequence)
+    {
+        var current = Volatile.Read(ref _durableSequence);
+        while (sequence > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _durableSequence, sequence, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
         }
     }
 
@@ -266,9 +452,10 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
 
         // Let the writer drain what was captured, then close the log with a checkpoint, then let sinks catch up briefly.
         _channel.Writer.TryComplete();
+        _arrived.Set();
         using (cancellationToken.Register(() => _stopping.Cancel()))
         {
-            await Task.Run(() => _writer?.Join(), CancellationToken.None).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.Run(JoinWriters, CancellationToken.None).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         _journal.Dispose();
@@ -276,6 +463,14 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
         foreach (var forwarder in _forwarders)
         {
             await forwarder.StopAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void JoinWriters()
+    {
+        foreach (var writer in _writers)
+        {
+            writer.Join();
         }
     }
 
@@ -289,7 +484,12 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
 
         _stopping.Cancel();
         _channel.Writer.TryComplete();
-        _writer?.Join(TimeSpan.FromSeconds(5));
+        _arrived.Set();
+        foreach (var writer in _writers)
+        {
+            writer.Join(TimeSpan.FromSeconds(5));
+        }
+
         _journal?.Dispose();
         foreach (var forwarder in _forwarders)
         {
@@ -297,6 +497,10 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
         }
 
         _stopping.Dispose();
+        if (_writers.All(w => !w.IsAlive))
+        {
+            _arrived.Dispose();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Audit log checkpoints are not signed: no signing key is configured (FileAuditLogOptions.SigningKey). A rewrite of the whole chain would not be detected.")]

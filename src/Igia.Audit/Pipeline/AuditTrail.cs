@@ -21,7 +21,7 @@ internal sealed class AuditTrail(AuditPipeline pipeline, AuditEventFactory facto
     {
         ArgumentNullException.ThrowIfNull(auditEvent);
         factory.Complete(auditEvent);
-        return SubmitAsync([auditEvent], Guaranteed, cancellationToken);
+        return SubmitAsync([auditEvent], Guaranteed, cancellationToken, known: false);
     }
 
     public ValueTask RecordAsync(SecurityEvent securityEvent, CancellationToken cancellationToken = default) =>
@@ -30,9 +30,27 @@ internal sealed class AuditTrail(AuditPipeline pipeline, AuditEventFactory facto
     /// <summary>
     /// Queues <paramref name="events"/> in order; when <paramref name="waitDurable"/>, completes once all are durable and
     /// throws <see cref="AuditUnavailableException"/> if they cannot be made durable in time. Cancelling stops the wait,
-    /// never the record: a queued record is written.
+    /// never the record: a queued record is written. <paramref name="known"/>: the events were built by the factory
+    /// (see <see cref="AuditEventJson.Serialize"/>); false for an application's own AuditEvent.
     /// </summary>
-    public async ValueTask SubmitAsync(IReadOnlyList<AuditEvent> events, bool waitDurable, CancellationToken cancellationToken)
+    public ValueTask SubmitAsync(IReadOnlyList<AuditEvent> events, bool waitDurable, CancellationToken cancellationToken, bool known = true)
+    {
+        if (events.Count == 0)
+        {
+            return default;
+        }
+
+        var records = new byte[events.Count][];
+        for (var i = 0; i < records.Length; i++)
+        {
+            records[i] = AuditEventJson.Serialize(events[i], known);
+        }
+
+        return SubmitJsonAsync(records, waitDurable, cancellationToken);
+    }
+
+    /// <summary>Like <see cref="SubmitAsync"/>, for events already serialised (FHIR JSON, UTF-8, one line each).</summary>
+    public async ValueTask SubmitJsonAsync(IReadOnlyList<byte[]> events, bool waitDurable, CancellationToken cancellationToken)
     {
         if (events.Count == 0)
         {
@@ -41,9 +59,9 @@ internal sealed class AuditTrail(AuditPipeline pipeline, AuditEventFactory facto
 
         PendingRecord? last = null;
         List<Task>? waits = null;
-        foreach (var ev in events)
+        foreach (var json in events)
         {
-            var record = new PendingRecord(AuditEventJson.Serialize(ev), waitDurable);
+            var record = new PendingRecord(json, waitDurable);
             await pipeline.EnqueueAsync(record).ConfigureAwait(false);
             if (record.Durable is not null)
             {

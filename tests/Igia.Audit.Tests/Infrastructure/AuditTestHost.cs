@@ -154,7 +154,6 @@ public sealed class AuditTestHost : IAsyncDisposable
         finally
         {
             await App.DisposeAsync();
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             if (_ownsFolder)
             {
                 TestPaths.TryDelete(DataFolder);
