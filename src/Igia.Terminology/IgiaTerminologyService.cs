@@ -35,35 +35,38 @@ public sealed class IgiaTerminologyService : ITerminologyService
     /// <param name="cancellationToken">Stops waiting (for content loading or a remote server).</param>
     /// <returns>The result: a ValueSet for <c>$expand</c>, a Parameters otherwise.</returns>
     /// <exception cref="TerminologyOperationException">The request cannot be answered (unknown value set, invalid parameters, ...).</exception>
-    public Task<Resource> ExecuteAsync(TerminologyOperation operation, Parameters parameters, TerminologyCallContext? context = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        return _router.ExecuteAsync(operation, parameters, context ?? TerminologyCallContext.Default, cancellationToken);
-    }
+    public Task<Resource> ExecuteAsync(TerminologyOperation operation, Parameters parameters, TerminologyCallContext? context = null, CancellationToken cancellationToken = default) =>
+        Execute<Resource>(operation, parameters, context, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<Parameters> ValueSetValidateCode(Parameters parameters, string? id = null, bool useGet = false) =>
-        (Parameters)await ExecuteAsync(TerminologyOperation.ValidateCode, parameters, Context(id)).ConfigureAwait(false);
+    /// <remarks>
+    /// A repeated request is answered from memory: the Parameters and its parameter entries are new, the <c>issues</c>
+    /// OperationOutcome (and any complex value) is shared with the remembered answer, so treat those as read-only (copy them
+    /// with <c>DeepCopy()</c> to change them).
+    /// </remarks>
+    public Task<Parameters> ValueSetValidateCode(Parameters parameters, string? id = null, bool useGet = false) =>
+        Execute<Parameters>(TerminologyOperation.ValidateCode, parameters, Context(id));
 
     /// <inheritdoc />
-    public async Task<Parameters> CodeSystemValidateCode(Parameters parameters, string? id = null, bool useGet = false) =>
-        (Parameters)await ExecuteAsync(TerminologyOperation.CodeSystemValidateCode, parameters, Context(id)).ConfigureAwait(false);
+    /// <remarks>Repeated requests are answered from memory, as for <see cref="ValueSetValidateCode"/>.</remarks>
+    public Task<Parameters> CodeSystemValidateCode(Parameters parameters, string? id = null, bool useGet = false) =>
+        Execute<Parameters>(TerminologyOperation.CodeSystemValidateCode, parameters, Context(id));
 
     /// <inheritdoc />
     public Task<Resource> Expand(Parameters parameters, string? id = null, bool useGet = false) =>
         ExecuteAsync(TerminologyOperation.Expand, parameters, Context(id));
 
     /// <inheritdoc />
-    public async Task<Parameters> Lookup(Parameters parameters, bool useGet = false) =>
-        (Parameters)await ExecuteAsync(TerminologyOperation.Lookup, parameters).ConfigureAwait(false);
+    public Task<Parameters> Lookup(Parameters parameters, bool useGet = false) =>
+        Execute<Parameters>(TerminologyOperation.Lookup, parameters, null);
 
     /// <inheritdoc />
-    public async Task<Parameters> Translate(Parameters parameters, string? id = null, bool useGet = false) =>
-        (Parameters)await ExecuteAsync(TerminologyOperation.Translate, parameters, Context(id)).ConfigureAwait(false);
+    public Task<Parameters> Translate(Parameters parameters, string? id = null, bool useGet = false) =>
+        Execute<Parameters>(TerminologyOperation.Translate, parameters, Context(id));
 
     /// <inheritdoc />
-    public async Task<Parameters> Subsumes(Parameters parameters, string? id = null, bool useGet = false) =>
-        (Parameters)await ExecuteAsync(TerminologyOperation.Subsumes, parameters, Context(id)).ConfigureAwait(false);
+    public Task<Parameters> Subsumes(Parameters parameters, string? id = null, bool useGet = false) =>
+        Execute<Parameters>(TerminologyOperation.Subsumes, parameters, Context(id));
 
     /// <inheritdoc />
     /// <remarks><c>$closure</c> is not supported; this throws a <see cref="TerminologyOperationException"/> (501).</remarks>
@@ -74,8 +77,38 @@ public sealed class IgiaTerminologyService : ITerminologyService
     /// <param name="parameters">Shared parameters (e.g. <c>url</c>) and one <c>validation</c> parameter per code, holding its own Parameters.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>One <c>validation</c> parameter per input, holding the <c>$validate-code</c> result or an OperationOutcome.</returns>
-    public async Task<Parameters> BatchValidateCodeAsync(Parameters parameters, CancellationToken cancellationToken = default) =>
-        (Parameters)await ExecuteAsync(TerminologyOperation.BatchValidateCode, parameters, null, cancellationToken).ConfigureAwait(false);
+    public Task<Parameters> BatchValidateCodeAsync(Parameters parameters, CancellationToken cancellationToken = default) =>
+        Execute<Parameters>(TerminologyOperation.BatchValidateCode, parameters, null, cancellationToken);
+
+    /// <summary>
+    /// Runs an operation; with the content loaded and no remote routes the engine answers synchronously, so this returns one
+    /// completed Task without the async machinery (the warm path of the Firely validator).
+    /// </summary>
+    private Task<T> Execute<T>(TerminologyOperation operation, Parameters parameters, TerminologyCallContext? context, CancellationToken cancellationToken = default)
+        where T : Resource
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        context ??= TerminologyCallContext.Default;
+        if (_router.AnswersLocallyNow)
+        {
+            try
+            {
+                return Task.FromResult(As<T>(operation, _router.Local.Execute(operation, parameters, context)));
+            }
+            catch (Exception e)
+            {
+                return Task.FromException<T>(e);
+            }
+        }
+
+        return Await(operation, _router.ExecuteAsync(operation, parameters, context, cancellationToken));
+
+        static async Task<T> Await(TerminologyOperation operation, Task<Resource> task) => As<T>(operation, await task.ConfigureAwait(false));
+    }
+
+    private static T As<T>(TerminologyOperation operation, Resource result)
+        where T : Resource =>
+        result as T ?? throw new InvalidOperationException($"{operation} answered a {result.TypeName}.");
 
     private static TerminologyCallContext? Context(string? id) => id is null ? null : new TerminologyCallContext { Id = id };
 }

@@ -54,6 +54,9 @@ internal sealed class ConceptNode
 
     public bool IsLeaf => Children.Count == 0;
 
+    /// <summary>The display and designations expansions show for this concept, made on first use (see <c>ValueSetExpander</c>).</summary>
+    internal Designations? SharedDesignations;
+
     public DataType? Property(string code) => Properties.FirstOrDefault(p => p.Code == code)?.Value;
 }
 
@@ -70,6 +73,7 @@ internal sealed class CodeSystemModel
     public const string ConceptPropertiesBase = "http://hl7.org/fhir/concept-properties#";
 
     private readonly FrozenDictionary<string, ConceptNode> _byCode;
+    private readonly Lazy<ConceptTextIndex> _textIndex;
 
     public CodeSystemModel(CodeSystem resource, IReadOnlyList<CodeSystem>? supplements = null)
     {
@@ -150,7 +154,16 @@ internal sealed class CodeSystemModel
         {
             ApplySupplement(supplement);
         }
+
+        _textIndex = new Lazy<ConceptTextIndex>(() => ConceptTextIndex.Build(All), LazyThreadSafetyMode.ExecutionAndPublication);
     }
+
+    /// <summary>
+    /// The word-prefix index of the concepts' codes, displays and designations for the <c>$expand</c> text filter, built on
+    /// first use (once, whichever thread asks first) and kept as long as the model; a concept is known by its position in
+    /// <see cref="All"/> (which is its <see cref="ConceptNode.Order"/>).
+    /// </summary>
+    public ConceptTextIndex TextIndex => _textIndex.Value;
 
     public CodeSystem Resource { get; }
 

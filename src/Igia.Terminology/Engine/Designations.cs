@@ -48,6 +48,8 @@ internal sealed class Designations
 
     public static Coding DisplayUse() => new(DisplayUseSystem, DisplayUseCode, "Preferred For Language");
 
+    private static readonly Coding SharedDisplayUse = DisplayUse();
+
     public void Clear()
     {
         List.Clear();
@@ -70,11 +72,24 @@ internal sealed class Designations
     }
 
     /// <summary>The display and designations of a concept of a code system (supplements included).</summary>
-    public void AddFromConcept(CodeSystemModel model, ConceptNode node)
+    /// <param name="model">The code system.</param>
+    /// <param name="node">The concept.</param>
+    /// <param name="sharedDisplayUse">
+    /// True to give the display the one shared display-use Coding instead of a new one: for designations that are kept and only
+    /// read (their <see cref="Designation.Use"/> is copied by <see cref="ToComponent"/>, never handed out as is).
+    /// </param>
+    public void AddFromConcept(CodeSystemModel model, ConceptNode node, bool sharedDisplayUse = false)
     {
         if (node.Display is not null)
         {
-            Add(true, "active", model.Language, null, node.Display);
+            if (sharedDisplayUse)
+            {
+                Add(false, "active", model.Language, SharedDisplayUse, node.Display);
+            }
+            else
+            {
+                Add(true, "active", model.Language, null, node.Display);
+            }
         }
 
         foreach (var d in node.Designations)

@@ -48,7 +48,7 @@ internal sealed class ValueSetExpander
     private int _pageCount = -1;
     private int _pageOffset = -1;
 
-    private readonly Dictionary<string, ValueSet.ContainsComponent> _map = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string System, string Version, string Code), ValueSet.ContainsComponent> _map = [];
     private readonly List<ValueSet.ContainsComponent> _fullList = [];
     private readonly List<ValueSet.ContainsComponent> _rootList = [];
     private readonly HashSet<string> _excluded = new(StringComparer.Ordinal);
@@ -65,6 +65,9 @@ internal sealed class ValueSetExpander
     private bool _versionsMatch;
     private int _total;
     private bool _totalOff;
+
+    /// <summary>Set once a code is put under another (the flat list must then clear the nesting).</summary>
+    private bool _nested;
 
     public ValueSetExpander(TxContext ctx, TimeProvider time, int limit, int internalLimit, bool isImport = false)
     {
@@ -264,9 +267,12 @@ internal sealed class ValueSetExpander
         else
         {
             list = _fullList;
-            foreach (var c in _fullList)
+            if (_nested)
             {
-                c.Contains.Clear();
+                foreach (var c in _fullList)
+                {
+                    c.Contains.Clear();
+                }
             }
         }
 
@@ -277,13 +283,9 @@ internal sealed class ValueSetExpander
 
         var taken = 0;
         var seenIndex = 0;
+        // Every entry of the lists is in _map (IncludeCode and ImportItem add to both).
         foreach (var c in list)
         {
-            if (!_map.ContainsKey(Key(c)))
-            {
-                continue;
-            }
-
             seenIndex++;
             if (seenIndex > offset && (count < 0 || taken < count))
             {
@@ -577,13 +579,15 @@ internal sealed class ValueSetExpander
         {
             if (search is not null)
             {
-                foreach (var node in cs.Model.All)
+                var all = cs.Model.All;
+                var hits = search.Match(cs.Model);
+                for (var i = 0; i < all.Count; i++)
                 {
-                    if ((!_p.ActiveOnly || !node.Inactive) && (!_p.ExcludeNotForUi || !node.NotSelectable)
-                        && (search.PassesNode(node) || search.Passes(node.Code)))
+                    var node = all[i];
+                    if ((hits is null ? search.PassesNode(node) || search.Passes(node.Code) : hits[i])
+                        && (!_p.ActiveOnly || !node.Inactive) && (!_p.ExcludeNotForUi || !node.NotSelectable))
                     {
-                        var displays = Displays(cs, node, null);
-                        if (IncludeCode(cs, null, node, displays, null, imported, excludeInactive, source) is not null)
+                        if (IncludeCode(cs, null, node, Displays(cs, node), null, imported, excludeInactive, source) is not null)
                         {
                             _total++;
                         }
@@ -617,7 +621,8 @@ internal sealed class ValueSetExpander
                     continue;
                 }
 
-                var displays = Displays(cs, node, null);
+                var displays = new Designations();
+                displays.AddFromConcept(cs.Model, node);
                 displays.AddFromValueSetConcept(cc, source);
                 if (search is null || search.PassesDesignations(displays) || search.Passes(cc.Code))
                 {
@@ -632,6 +637,7 @@ internal sealed class ValueSetExpander
         }
 
         var compiled = cset.Filter.Select(x => CompileFilter(cs, x, cset, source)).ToList();
+        var textHits = search?.Match(cs.Model);
         var first = compiled[0].Candidates ?? (IReadOnlyCollection<ConceptNode>)cs.Model.All;
         foreach (var node in first.OrderBy(n => n.Order))
         {
@@ -645,12 +651,12 @@ internal sealed class ValueSetExpander
                 continue;
             }
 
-            if (search is not null && !search.PassesNode(node) && !search.Passes(node.Code))
+            if (search is not null && !(textHits is not null && IsIndexed(cs.Model, node) ? textHits[node.Order] : search.PassesNode(node) || search.Passes(node.Code)))
             {
                 continue;
             }
 
-            var displays = Displays(cs, node, null);
+            var displays = Displays(cs, node);
 
             ValueSet.ContainsComponent? parent = null;
             if (cs.Model.HasHierarchy)
@@ -713,7 +719,7 @@ internal sealed class ValueSetExpander
         ValueSet.ContainsComponent? n;
         if ((!_p.ExcludeNotForUi || !node.NotSelectable) && (!_p.ActiveOnly || !node.Inactive))
         {
-            var t = IncludeCode(cs, parent, node, Displays(cs, node, null), null, imports, excludeInactive, source);
+            var t = IncludeCode(cs, parent, node, Displays(cs, node), null, imports, excludeInactive, source);
             if (t is not null)
             {
                 result++;
@@ -734,12 +740,32 @@ internal sealed class ValueSetExpander
         return result;
     }
 
-    private static Designations Displays(CodeSystemUse cs, ConceptNode node, ValueSet.ConceptReferenceComponent? cc)
+    /// <summary>
+    /// The display and designations of a code system concept, made once per concept of the model and shared: callers only read
+    /// them (a value set concept's own display goes into a new <see cref="Designations"/>).
+    /// </summary>
+    private static Designations Displays(CodeSystemUse cs, ConceptNode node)
     {
+        if (!IsIndexed(cs.Model, node))
+        {
+            var fresh = new Designations();
+            fresh.AddFromConcept(cs.Model, node);
+            return fresh;
+        }
+
+        if (Volatile.Read(ref node.SharedDesignations) is { } shared)
+        {
+            return shared;
+        }
+
         var d = new Designations();
-        d.AddFromConcept(cs.Model, node);
-        return d;
+        d.AddFromConcept(cs.Model, node, sharedDisplayUse: true);
+        return Interlocked.CompareExchange(ref node.SharedDesignations, d, null) ?? d;
     }
+
+    /// <summary>True for a concept the model lists (not one made up for a grammar code system such as UCUM).</summary>
+    private static bool IsIndexed(CodeSystemModel model, ConceptNode node) =>
+        node.Order < model.All.Count && model.All[node.Order] == node;
 
     private void ImportValueSet(ValueSet vs, List<ValueSet> imports, int offset)
     {
@@ -785,6 +811,7 @@ internal sealed class ValueSetExpander
             if (parent is not null)
             {
                 parent.Contains.Add(copy);
+                _nested = true;
             }
             else
             {
@@ -874,14 +901,19 @@ internal sealed class ValueSetExpander
             return true;
         }
 
+        if (_excludedSystems.Count == 0 && _excluded.Count == 0)
+        {
+            return false;
+        }
+
         var key = _doingVersion && !_versionsMatch ? system + "|" + version : system;
         return _excludedSystems.Contains(key) || _excluded.Contains(key + "#" + code);
     }
 
-    private string KeyS(string system, string? version, string code) =>
-        system + "~" + (_doingVersion && !_versionsMatch ? version + "~" : "") + code;
+    private (string System, string Version, string Code) KeyS(string system, string? version, string code) =>
+        (system, _doingVersion && !_versionsMatch ? version ?? "" : "", code);
 
-    private string Key(ValueSet.ContainsComponent c) => KeyS(c.System ?? "", c.Version, c.Code ?? "");
+    private (string System, string Version, string Code) Key(ValueSet.ContainsComponent c) => KeyS(c.System ?? "", c.Version, c.Code ?? "");
 
     /// <summary>Adds a code to the expansion (once), with its display, designations, status and properties.</summary>
     private ValueSet.ContainsComponent? IncludeCode(CodeSystemUse cs, ValueSet.ContainsComponent? parent, ConceptNode node, Designations displays,
@@ -936,7 +968,7 @@ internal sealed class ValueSetExpander
         }
 
         var csExt = node.Extensions;
-        var vsExt = vsConcept?.Extension ?? [];
+        IReadOnlyList<Extension> vsExt = vsConcept?.Extension ?? (IReadOnlyList<Extension>)[];
         if (csExt.FirstOrDefault(e => e.Url == "http://hl7.org/fhir/StructureDefinition/codesystem-label")?.Value is { } csLabel)
         {
             DefineProperty(n, ConceptProperties + "label", "label", new FhirString(csLabel.Text()));
@@ -980,8 +1012,9 @@ internal sealed class ValueSetExpander
             }
         }
 
-        foreach (var ext in vsExt)
+        for (var i = 0; i < vsExt.Count; i++)
         {
+            var ext = vsExt[i];
             if (ext.Url is not null && ValueSetExtensionsCarried.Contains(ext.Url))
             {
                 n.Extension.Add((Extension)ext.DeepCopy());
@@ -1055,6 +1088,7 @@ internal sealed class ValueSetExpander
         if (parent is not null)
         {
             parent.Contains.Add(n);
+            _nested = true;
         }
         else
         {
@@ -1245,6 +1279,30 @@ internal sealed class SearchFilter
     }
 
     public bool IsNull => _stems.Length == 0;
+
+    /// <summary>Code systems smaller than this are scanned concept by concept; larger ones use their <see cref="ConceptTextIndex"/>.</summary>
+    public const int IndexThreshold = 500;
+
+    /// <summary>
+    /// Which concepts of the model pass (by position in <see cref="CodeSystemModel.All"/>), from the model's word-prefix index;
+    /// null when the model is small enough to test each concept with <see cref="PassesNode"/> and <see cref="Passes"/>.
+    /// </summary>
+    public bool[]? Match(CodeSystemModel model)
+    {
+        if (model.Count < IndexThreshold)
+        {
+            return null;
+        }
+
+        if (IsNull)
+        {
+            var all = new bool[model.Count];
+            Array.Fill(all, true);
+            return all;
+        }
+
+        return model.TextIndex.Match(_stems, out _);
+    }
 
     private static IEnumerable<string> Words(string text)
     {

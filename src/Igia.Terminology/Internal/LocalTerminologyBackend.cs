@@ -12,6 +12,9 @@ internal sealed class LocalTerminologyBackend(TerminologyEngine engine, Terminol
 
     public TerminologyEngine Engine => engine;
 
+    /// <summary>True once the start-up content is loaded.</summary>
+    public bool IsLoaded => resources.IsLoaded;
+
     public async Task<Resource> ExecuteAsync(TerminologyOperation operation, Parameters parameters, TerminologyCallContext context, CancellationToken cancellationToken)
     {
         if (!resources.IsLoaded)
@@ -39,7 +42,7 @@ internal sealed class LocalTerminologyBackend(TerminologyEngine engine, Terminol
     public Resource Execute(TerminologyOperation operation, Parameters parameters, TerminologyCallContext context)
     {
         if (_validateCodeCache is not null && operation is TerminologyOperation.ValidateCode or TerminologyOperation.CodeSystemValidateCode
-            && ValidateCodeResultCache.KeyOf(operation, parameters, context) is { } key)
+            && ValidateCodeResultCache.TryKeyOf(operation, parameters, context, out var key))
         {
             var generation = resources.Generation;
             if (_validateCodeCache.Get(key, generation) is { } remembered)
@@ -47,10 +50,12 @@ internal sealed class LocalTerminologyBackend(TerminologyEngine engine, Terminol
                 return remembered;
             }
 
+            // The key lives in a per-thread buffer: keep it as a string while the engine runs.
+            var keyText = key.ToString();
             var result = ExecuteUncached(operation, parameters, context);
             if (result is Parameters answer)
             {
-                _validateCodeCache.Set(key, generation, answer);
+                _validateCodeCache.Set(keyText, generation, answer);
             }
 
             return result;

@@ -86,6 +86,9 @@ internal sealed class TerminologyRouter(LocalTerminologyBackend local, IEnumerab
 
     public LocalTerminologyBackend Local => local;
 
+    /// <summary>True when every request goes to the local engine and its content is loaded, so it can answer synchronously.</summary>
+    public bool AnswersLocallyNow => _routes.Length == 0 && local.IsLoaded;
+
     public IReadOnlyList<TerminologyRoute> Routes => _routes;
 
     public async Task<Resource> ExecuteAsync(TerminologyOperation operation, Parameters parameters, TerminologyCallContext context, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Hl7.Fhir.Model;
+using Igia.Terminology.Internal;
 using Igia.Terminology.Tests.Infrastructure;
 
 namespace Igia.Terminology.Tests.Engine;
@@ -43,6 +44,24 @@ public sealed class ValidateCodeCacheTests
     }
 
     [Fact]
+    public async Task ValidateCode_RememberedAnswer_IsNotChangedByChangingAPrimitiveOfAnEarlierCopy()
+    {
+        await using var tx = await InProcessTerminology.CreateAsync(c => c.AddResource(TestContent.TestCodeSystem()).AddResource(EnumeratedValueSet("A1")));
+
+        var first = await tx.Service.ValueSetValidateCode(Request("B1"));
+        var second = await tx.Service.ValueSetValidateCode(Request("B1"));
+        second.GetSingleValue<FhirBoolean>("result")!.Value = true;
+        second.GetSingleValue<Code>("code")!.Value = "changed";
+        var third = await tx.Service.ValueSetValidateCode(Request("B1"));
+
+        Assert.False(Result(first));
+        Assert.False(Result(third));
+        Assert.Equal("B1", third.GetSingleValue<Code>("code")?.Value);
+        Assert.True(first.IsExactly(third));
+        Assert.NotNull(third.Parameter.Single(p => p.Name == "issues").Resource);
+    }
+
+    [Fact]
     public async Task ValidateCode_AfterTheValueSetChanges_AnswersFromTheNewContent()
     {
         await using var tx = await InProcessTerminology.CreateAsync(c => c.AddResource(TestContent.TestCodeSystem()).AddResource(EnumeratedValueSet("A1")));
@@ -61,5 +80,59 @@ public sealed class ValidateCodeCacheTests
 
         Assert.True(Result(await tx.Service.ValueSetValidateCode(Request("A1"))));
         Assert.True(Result(await tx.Service.ValueSetValidateCode(Request("A1"))));
+    }
+
+    [Fact]
+    public void Cache_Hit_CopiesEveryPrimitiveAndPartAndSharesOnlyComplexValuesAndResources()
+    {
+        var cache = new ValidateCodeResultCache(10);
+        var coding = new Coding("http://example.org/system", "A1");
+        var issues = new OperationOutcome();
+        var extended = new FhirString("with extension");
+        extended.AddExtension("http://example.org/ext", new FhirString("x"));
+        var answer = new Parameters
+        {
+            { "result", new FhirBoolean(false) },
+            { "code", new Code("A1") },
+            { "display", new FhirString("Display") },
+            { "system", new FhirUri("http://example.org/system") },
+            { "valueSet", new Canonical("http://example.org/vs|1") },
+            { "count", new Integer(3) },
+            { "message", extended },
+            { "nullBoolean", new FhirBoolean(null) },
+            { "coding", coding },
+            { "issues", issues },
+        };
+        answer.Parameter.Add(new Parameters.ParameterComponent { Name = "part", Part = [new Parameters.ParameterComponent { Name = "inner", Value = new Code("B1") }] });
+        cache.Set("key", 1, answer);
+
+        var first = cache.Get("key", 1)!;
+        var second = cache.Get("key", 1)!;
+
+        Assert.Null(cache.Get("key", 2));
+        Assert.Null(cache.Get("other", 1));
+        Assert.True(answer.IsExactly(first));
+        Assert.True(first.IsExactly(second));
+        for (var i = 0; i < first.Parameter.Count; i++)
+        {
+            var (a, b) = (first.Parameter[i], second.Parameter[i]);
+            Assert.NotSame(a, b);
+            Assert.NotSame(a.NameElement, b.NameElement);
+            if (a.Value is PrimitiveType value)
+            {
+                Assert.NotSame(value, b.Value);
+                Assert.Equal(answer.Parameter[i].Value!.GetType(), value.GetType());
+            }
+        }
+
+        Assert.Same(first.Parameter.Single(p => p.Name == "coding").Value, second.Parameter.Single(p => p.Name == "coding").Value);
+        Assert.Same(first.Parameter.Single(p => p.Name == "issues").Resource, second.Parameter.Single(p => p.Name == "issues").Resource);
+        Assert.NotSame(first.Parameter.Single(p => p.Name == "part").Part[0], second.Parameter.Single(p => p.Name == "part").Part[0]);
+
+        // Changing a copy, or the answer that was remembered, changes no later copy.
+        ((FhirBoolean)first.Parameter[0].Value!).Value = true;
+        first.Parameter.Single(p => p.Name == "part").Part[0].Value = new Code("changed");
+        ((FhirString)answer.Parameter[2].Value!).Value = "changed";
+        Assert.True(second.IsExactly(cache.Get("key", 1)!));
     }
 }
