@@ -7,7 +7,11 @@ namespace Igia.Workflow;
 /// <summary>Options of <c>AddIgiaWorkflow</c>; validated at start-up.</summary>
 public sealed class WorkflowOptions
 {
-    /// <summary>The SQLite file of the workflow engine (timers, subscription outbox, cursors). Default <c>data/workflow.db</c>.</summary>
+    /// <summary>
+    /// The SQLite file of the embedded workflow engine: its own tables (subscription outbox, cursor, missed Tasks, recorded
+    /// Subscription writers) and its Quartz.NET job store (jobs and SLA timers). Not used when <see cref="PostgreSqlJobStore"/>
+    /// is set. Default <c>data/workflow.db</c>. Read when <c>AddIgiaWorkflow</c> is called, from its configure delegate.
+    /// </summary>
     [Required]
     public string DatabasePath { get; set; } = Path.Combine("data", "workflow.db");
 
@@ -28,7 +32,22 @@ public sealed class WorkflowOptions
     /// <summary>The caller the engine acts as when it writes (overdue marks, escalations, Subscription status). Authorization filters must allow it.</summary>
     public ClaimsPrincipal SystemUser { get; set; } = new(new ClaimsIdentity([new Claim("sub", "igia-workflow")], "igia-workflow"));
 
-    /// <summary>How often the engine looks at the change feed and timers when nothing wakes it earlier. Default 1 s.</summary>
+    /// <summary>
+    /// Scale-out: a PostgreSQL connection string for Quartz.NET's clustered ADO.NET job store and the workflow's own tables
+    /// (cursor, outbox, Subscription state and writers, missed Tasks); all tables are created if missing. Every host given
+    /// the same database forms one cluster, on one machine or several: each trigger fires on one node, the change-feed
+    /// pump and each Subscription's delivery run on one node at a time, and a dead node's jobs are recovered by another.
+    /// The nodes must also share one FHIR store (whatever the application configures). Null (the default): everything in
+    /// the embedded, non-clustered SQLite file <see cref="DatabasePath"/>. Read when <c>AddIgiaWorkflow</c> is called, from
+    /// its configure delegate.
+    /// </summary>
+    public string? PostgreSqlJobStore { get; set; }
+
+    /// <summary>How often a clustered node checks in; a node silent for twice as long is taken as dead and its jobs recovered. Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan ClusterCheckinInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the engine looks at the change feed (a Quartz.NET trigger, the safety net behind the after-commit nudges) and queues heartbeats. Default 1 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -51,6 +70,19 @@ public sealed class WorkflowOptions
     /// <summary>The canonical base of the built-in subscription topics: <c>{TopicBase}/{ResourceType}</c> (e.g. <c>…/Task</c>).</summary>
     [Required]
     public string TopicBase { get; set; } = "http://igia.dev/fhir/SubscriptionTopic";
+
+    /// <summary>
+    /// The rest-hook channel's endpoint allow-list (deny by default: with none configured, rest-hook Subscriptions are
+    /// refused). E.g. <c>o.Subscriptions.Allow("https://hooks.example.org/fhir/")</c>.
+    /// </summary>
+    public SubscriptionOptions Subscriptions { get; set; } = new();
+
+    /// <summary>
+    /// How often the engine deletes from the FHIR store's change feed the entries it has processed (the newest is always
+    /// kept). Default 1 min; null = never (when something else also reads the change feed).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "7.00:00:00")]
+    public TimeSpan? ChangeLogTrimInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Who receives the escalation Task of a missed SLA.</summary>

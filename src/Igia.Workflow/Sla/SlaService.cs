@@ -5,7 +5,7 @@ using Igia.Fhir.Pipeline;
 using Igia.Fhir.Storage;
 using Igia.Workflow.Engine;
 using Igia.Workflow.Internal;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +13,7 @@ namespace Igia.Workflow.Sla;
 
 /// <summary>
 /// SLA timers. A Task's due time (<c>restriction.period.end</c>; <c>$apply</c> sets it from the program's timing)
-/// arms a durable timer (row in the workflow database, armed in the same transaction as the change-feed cursor);
+/// arms a durable timer (a one-shot Quartz.NET trigger at the due time, armed by the change-feed pump before it commits its cursor);
 /// when it passes on a Task that is still open, one FHIR transaction marks the Task overdue (<c>businessStatus</c>) and
 /// creates an escalation Task (idempotent: conditional create on an identifier), and the missed Task is recorded.
 /// A Task that ends, loses its due time or is deleted cancels its timer.
@@ -30,6 +30,7 @@ internal sealed partial class SlaService(IOptions<WorkflowOptions> options, IFhi
     public const string EscalationIdentifierSystem = "http://igia.dev/fhir/sid/escalation";
 
     private static readonly Counter<long> Missed = WorkflowEngine.Meter.CreateCounter<long>("igia.workflow.sla.escalations", description: "Escalation Tasks created for missed SLAs.");
+    private static readonly Counter<long> TimersFired = WorkflowEngine.Meter.CreateCounter<long>("igia.workflow.sla.missed", description: "Tasks whose due time passed while open.");
     private readonly WorkflowOptions _options = options.Value;
 
     public static DateTimeOffset? DueOf(FhirTask task) =>
@@ -37,54 +38,45 @@ internal sealed partial class SlaService(IOptions<WorkflowOptions> options, IFhi
 
     private bool IsOverdue(FhirTask task) => task.BusinessStatus?.Coding.Any(c => c.Code == _options.OverdueCode) == true;
 
-    public async Task OnTaskChangedAsync(SqliteConnection connection, SqliteTransaction tx, StoredResource stored, FhirTask? task, CancellationToken ct)
+    /// <summary>
+    /// The due time the Task's timer should be armed for after this change, or null when it should have none
+    /// (ended, no due time, already overdue, or this due time was already missed and handled).
+    /// </summary>
+    public async Task<DateTimeOffset?> TimerAfterChangeAsync(DbConnection connection, DbTransaction? tx, StoredResource stored, FhirTask? task, CancellationToken ct)
     {
         var due = task is null ? null : DueOf(task);
         if (task?.Status is not { } status || _options.TaskStateMachine.IsTerminal(status) || due is null || IsOverdue(task))
         {
-            await connection.ExecAsync(tx, "DELETE FROM wf_timer WHERE task_id = $id", ct, ("$id", stored.Id));
-            return;
+            return null;
         }
 
-        if (await connection.ScalarAsync(tx, "SELECT 1 FROM wf_missed WHERE task_id = $id AND due = $due", ct, ("$id", stored.Id), ("$due", due.Value.UtcTicks)) is not null)
+        if (await connection.ScalarAsync(tx, "SELECT 1 FROM wf_missed WHERE task_id = @id AND due = @due", ct, ("@id", stored.Id), ("@due", due.Value.UtcTicks)) is not null)
         {
-            await connection.ExecAsync(tx, "DELETE FROM wf_timer WHERE task_id = $id", ct, ("$id", stored.Id));
-            return;
+            return null;
         }
 
-        await connection.ExecAsync(tx, "INSERT INTO wf_timer(task_id, due) VALUES ($id, $due) ON CONFLICT(task_id) DO UPDATE SET due = excluded.due", ct,
-            ("$id", stored.Id), ("$due", due.Value.UtcTicks));
+        return due;
     }
 
-    public async Task FireDueAsync(WorkflowDatabase db, CancellationToken ct)
+    /// <summary>Runs a fired timer: false when it met a concurrent write and should be tried again.</summary>
+    public async Task<bool> FireAsync(WorkflowDatabase db, string id, long dueTicks, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var due = new List<(string Id, long Due)>();
-        await using (var connection = await db.OpenAsync(ct))
+        var escalation = await FireAsync(id, dueTicks, ct);
+        if (escalation is null)
         {
-            await using var cmd = connection.Command(null, "SELECT task_id, due FROM wf_timer WHERE due <= $now ORDER BY due LIMIT 100", ("$now", now.UtcTicks));
-            await using var reader = await cmd.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                due.Add((reader.GetString(0), reader.GetInt64(1)));
-            }
+            return false;
         }
 
-        foreach (var (id, dueTicks) in due)
+        if (escalation.Length > 0)
         {
-            var escalation = await FireAsync(id, dueTicks, ct);
-            if (escalation is null)
-            {
-                continue;
-            }
-
-            await using var connection = await db.OpenAsync(ct);
-            await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
-            await connection.ExecAsync(tx, "INSERT OR IGNORE INTO wf_missed(task_id, due, fired, escalation) VALUES ($id, $due, $now, $esc)", ct,
-                ("$id", id), ("$due", dueTicks), ("$now", now.UtcTicks), ("$esc", escalation.Length == 0 ? null : escalation));
-            await connection.ExecAsync(tx, "DELETE FROM wf_timer WHERE task_id = $id AND due = $due", ct, ("$id", id), ("$due", dueTicks));
-            await tx.CommitAsync(ct);
+            TimersFired.Add(1);
         }
+
+        await using var connection = await db.OpenAsync(ct);
+        await connection.ExecAsync(null, "INSERT INTO wf_missed(task_id, due, fired, escalation) VALUES (@id, @due, @now, @esc) ON CONFLICT DO NOTHING", ct,
+            ("@id", id), ("@due", dueTicks), ("@now", now.UtcTicks), ("@esc", escalation.Length == 0 ? null : escalation));
+        return true;
     }
 
     /// <summary>Marks the Task overdue and escalates; returns the escalation reference ("" when none was needed), or null to retry later.</summary>

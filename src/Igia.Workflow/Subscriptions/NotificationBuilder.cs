@@ -20,9 +20,14 @@ internal static class NotificationBuilder
         return p;
     }
 
-    public static Bundle Build(SubscriptionInfo s, string state, long eventsSinceStart, OutboxItem item, Resource? focus, string baseUrl, DateTimeOffset now)
+    /// <summary>
+    /// Builds a notification of <paramref name="kind"/>; for an <c>event-notification</c>, one <c>notification-event</c>
+    /// (and focus entry) per event, in order. A withheld event is sent as <c>empty</c> (no focus): a resource the
+    /// subscriber may not read.
+    /// </summary>
+    public static Bundle Build(SubscriptionInfo s, string state, string kind, long eventsSinceStart, IReadOnlyList<NotificationEvent> events, string baseUrl, DateTimeOffset now)
     {
-        var status = Status(s, state, item.Kind, eventsSinceStart, baseUrl);
+        var status = Status(s, state, kind, eventsSinceStart, baseUrl);
         var bundle = new Bundle
         {
             Id = Guid.NewGuid().ToString("N"),
@@ -37,38 +42,45 @@ internal static class NotificationBuilder
             Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.GET, Url = $"{baseUrl}/Subscription/{s.Id}/$status" },
             Response = new Bundle.ResponseComponent { Status = "200" },
         });
-        if (item.Kind != "event-notification")
+        if (kind != "event-notification")
         {
             return bundle;
         }
 
-        var ev = new Parameters.ParameterComponent { Name = "notification-event" };
-        ev.Part.Add(new Parameters.ParameterComponent { Name = "event-number", Value = new FhirString(item.EventNumber!.Value.ToString(CultureInfo.InvariantCulture)) });
-        ev.Part.Add(new Parameters.ParameterComponent { Name = "timestamp", Value = new Instant(item.EventTime) });
-        if (s.Payload != "empty")
+        foreach (var (item, focus, withheld) in events)
         {
-            var focusUrl = $"{baseUrl}/{item.FocusType}/{item.FocusId}";
-            ev.Part.Add(new Parameters.ParameterComponent { Name = "focus", Value = new ResourceReference(focusUrl) });
-            var method = item.FocusMethod switch
+            var ev = new Parameters.ParameterComponent { Name = "notification-event" };
+            ev.Part.Add(new Parameters.ParameterComponent { Name = "event-number", Value = new FhirString(item.EventNumber!.Value.ToString(CultureInfo.InvariantCulture)) });
+            ev.Part.Add(new Parameters.ParameterComponent { Name = "timestamp", Value = new Instant(item.EventTime) });
+            if (s.Payload != "empty" && !withheld)
             {
-                "DELETE" => Bundle.HTTPVerb.DELETE,
-                "POST" => Bundle.HTTPVerb.POST,
-                _ => Bundle.HTTPVerb.PUT,
-            };
-            bundle.Entry.Add(new Bundle.EntryComponent
-            {
-                FullUrl = focusUrl,
-                Resource = s.Payload == "full-resource" ? focus : null,
-                Request = new Bundle.RequestComponent { Method = method, Url = method == Bundle.HTTPVerb.POST ? item.FocusType : $"{item.FocusType}/{item.FocusId}" },
-                Response = new Bundle.ResponseComponent
+                var focusUrl = $"{baseUrl}/{item.FocusType}/{item.FocusId}";
+                ev.Part.Add(new Parameters.ParameterComponent { Name = "focus", Value = new ResourceReference(focusUrl) });
+                var method = item.FocusMethod switch
                 {
-                    Status = method switch { Bundle.HTTPVerb.POST => "201", Bundle.HTTPVerb.DELETE => "204", _ => "200" },
-                    Etag = $"W/\"{item.FocusVersion}\"",
-                },
-            });
+                    "DELETE" => Bundle.HTTPVerb.DELETE,
+                    "POST" => Bundle.HTTPVerb.POST,
+                    _ => Bundle.HTTPVerb.PUT,
+                };
+                bundle.Entry.Add(new Bundle.EntryComponent
+                {
+                    FullUrl = focusUrl,
+                    Resource = s.Payload == "full-resource" ? focus : null,
+                    Request = new Bundle.RequestComponent { Method = method, Url = method == Bundle.HTTPVerb.POST ? item.FocusType : $"{item.FocusType}/{item.FocusId}" },
+                    Response = new Bundle.ResponseComponent
+                    {
+                        Status = method switch { Bundle.HTTPVerb.POST => "201", Bundle.HTTPVerb.DELETE => "204", _ => "200" },
+                        Etag = $"W/\"{item.FocusVersion}\"",
+                    },
+                });
+            }
+
+            status.Parameter.Add(ev);
         }
 
-        status.Parameter.Add(ev);
         return bundle;
     }
 }
+
+/// <summary>One event of a notification: the outbox row, the focus as read for the subscriber, and whether it is withheld.</summary>
+internal readonly record struct NotificationEvent(OutboxItem Item, Resource? Focus, bool Withheld);

@@ -31,6 +31,15 @@ internal sealed class SubscriptionInfo
 
     public DateTimeOffset? End { get; init; }
 
+    /// <summary>
+    /// Most events per notification (<c>backport-max-count</c> on <c>Subscription.channel</c>): consecutive events waiting
+    /// for the Subscription go out together in one notification Bundle, up to this many. 1 when absent (one per notification).
+    /// </summary>
+    public int MaxCount { get; init; } = 1;
+
+    /// <summary>The Subscription's version (<c>meta.versionId</c>), when known: whose authorization context applies.</summary>
+    public int? VersionId { get; init; }
+
     /// <summary>Reads and checks a Subscription; throws <see cref="FhirException"/> (4xx) naming what is wrong.</summary>
     public static SubscriptionInfo Parse(Subscription s, string topicBase)
     {
@@ -77,6 +86,11 @@ internal sealed class SubscriptionInfo
                 throw Invalid("Each Subscription.channel.header must be 'Name: value'.");
             }
 
+            if (header!.AsSpan(0, colon).Trim().Equals("Host", StringComparison.OrdinalIgnoreCase))
+            {
+                throw Invalid("Subscription.channel.header must not set Host (the endpoint's host is used).");
+            }
+
             headers.Add((header![..colon].Trim(), header[(colon + 1)..].Trim()));
         }
 
@@ -92,10 +106,20 @@ internal sealed class SubscriptionInfo
             Headers = headers,
             Heartbeat = Seconds(s.Channel, Backport.HeartbeatPeriod),
             Timeout = Seconds(s.Channel, Backport.Timeout),
+            MaxCount = s.Channel.Extension.FirstOrDefault(e => e.Url == Backport.MaxCount)?.Value switch
+            {
+                null => 1,
+                PositiveInt { Value: > 0 and <= MaxEventsPerNotification } p => p.Value!.Value,
+                _ => throw Invalid($"backport-max-count must be a positiveInt from 1 to {MaxEventsPerNotification}."),
+            },
             Status = s.Status ?? Subscription.SubscriptionStatus.Requested,
             End = s.End,
+            VersionId = int.TryParse(s.Meta?.VersionId, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null,
         };
     }
+
+    /// <summary>The largest <c>backport-max-count</c> accepted (bounds the size of one notification).</summary>
+    public const int MaxEventsPerNotification = 1000;
 
     private static TimeSpan? Seconds(Subscription.ChannelComponent channel, string url) =>
         channel.Extension.FirstOrDefault(e => e.Url == url)?.Value switch

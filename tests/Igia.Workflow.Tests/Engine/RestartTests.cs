@@ -44,7 +44,7 @@ public sealed class RestartTests
                 });
                 timedTaskId = timed.Id;
                 taskIds.Add(timed.Id);
-                await WorkflowTestHost.WaitForAsync(async () => await CountAsync(folder, "SELECT COUNT(*) FROM wf_timer") == 1, "timer armed");
+                await WorkflowTestHost.WaitForAsync(async () => await CountAsync(folder, "SELECT COUNT(*) FROM qrtz_triggers WHERE trigger_group = 'igia-workflow-sla'") == 1, "timer armed");
                 await WorkflowTestHost.WaitForAsync(async () => await CountAsync(folder, "SELECT COUNT(*) FROM wf_outbox WHERE kind = 'event-notification'") >= 1, "notification pending");
 
                 // More changes right before the stop: some may not even have reached the outbox yet (the change feed has them).
@@ -54,7 +54,7 @@ public sealed class RestartTests
                 }
             }
 
-            Assert.Equal(1, await CountAsync(folder, "SELECT COUNT(*) FROM wf_timer"));
+            Assert.Equal(1, await CountAsync(folder, "SELECT COUNT(*) FROM qrtz_triggers WHERE trigger_group = 'igia-workflow-sla'"));
             Assert.Empty(receiver.For(subscriptionId, "event-notification"));
 
             await receiver.RestartAsync();
@@ -80,12 +80,12 @@ public sealed class RestartTests
                 Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), events.Select(e => e.EventNumber!.Value));
                 var focused = events.Select(e => e.Bundle.Entry[1].FullUrl.Split('/')[^1]).ToHashSet();
                 Assert.All(taskIds, id => Assert.Contains(id, focused));
-                Assert.Equal(0, await CountAsync(folder, "SELECT COUNT(*) FROM wf_timer"));
+                Assert.Equal(0, await CountAsync(folder, "SELECT COUNT(*) FROM qrtz_triggers WHERE trigger_group = 'igia-workflow-sla'"));
             }
         }
         finally
         {
-            SqliteConnection.ClearAllPools();
+            Igia.Workflow.Engine.SerializedSqliteConnection.ClearAllPoolsSerialized();
             try
             {
                 Directory.Delete(folder, recursive: true);

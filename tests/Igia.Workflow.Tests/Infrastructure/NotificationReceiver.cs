@@ -19,6 +19,17 @@ public sealed class NotificationReceiver : IAsyncDisposable
 
     public ConcurrentQueue<Received> Notifications { get; } = new();
 
+    /// <summary>
+    /// When set and true for a notification, the receiver records it in <see cref="Held"/> and never answers (until the
+    /// sender goes away or the receiver stops): a delivery in flight for the hard-kill tests.
+    /// </summary>
+    public Func<Received, bool>? Hold { get; set; }
+
+    /// <summary>Notifications taken but never answered (see <see cref="Hold"/>); not in <see cref="Notifications"/>.</summary>
+    public ConcurrentQueue<Received> Held { get; } = new();
+
+    private CancellationTokenSource _stopping = new();
+
     /// <summary>When set, answers this status instead of 200 (to simulate a failing receiver that is up).</summary>
     public int? FailWith { get; set; }
 
@@ -46,6 +57,7 @@ public sealed class NotificationReceiver : IAsyncDisposable
 
     public async Task StartAsync(int port)
     {
+        _stopping = new CancellationTokenSource();
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.ClearProviders();
@@ -61,7 +73,16 @@ public sealed class NotificationReceiver : IAsyncDisposable
             var body = await reader.ReadToEndAsync();
             var bundle = WorkflowTestHost.Parse<Bundle>(body);
             var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-            Notifications.Enqueue(new Received(path ?? "", context.Request.ContentType ?? "", headers, bundle, DateTimeOffset.UtcNow));
+            var received = new Received(path ?? "", context.Request.ContentType ?? "", headers, bundle, DateTimeOffset.UtcNow);
+            if (Hold?.Invoke(received) == true)
+            {
+                Held.Enqueue(received);
+                using var held = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+                await Task.Delay(Timeout.Infinite, held.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                return Results.StatusCode(503);
+            }
+
+            Notifications.Enqueue(received);
             return Results.Ok();
         });
         await app.StartAsync();
@@ -72,6 +93,7 @@ public sealed class NotificationReceiver : IAsyncDisposable
 
     public async Task StopAsync()
     {
+        await _stopping.CancelAsync();
         if (_app is not null)
         {
             await _app.StopAsync();

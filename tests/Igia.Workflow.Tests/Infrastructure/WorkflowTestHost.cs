@@ -37,13 +37,17 @@ public sealed class WorkflowTestHost : IAsyncDisposable
 
     public IServiceProvider Services => App.Services;
 
-    /// <summary>Starts a host; <paramref name="dataFolder"/> reuses a folder (restart tests), which is then not deleted on dispose.</summary>
+    /// <summary>
+    /// Starts a host; <paramref name="dataFolder"/> reuses a folder (restart tests), which is then not deleted on dispose.
+    /// <paramref name="fhirDatabase"/> puts the FHIR store in another file than the data folder's (nodes sharing one store).
+    /// </summary>
     public static async Task<WorkflowTestHost> StartAsync(
         Action<WorkflowOptions>? workflow = null,
         Action<IgiaWorkflowBuilder>? configureWorkflow = null,
         Action<IServiceCollection>? configureServices = null,
         string? dataFolder = null,
-        bool keepData = false)
+        bool keepData = false,
+        string? fhirDatabase = null)
     {
         keepData |= dataFolder is not null;
         dataFolder ??= Path.Combine(Path.GetTempPath(), "igia-wf-tests", Guid.NewGuid().ToString("N"));
@@ -52,13 +56,19 @@ public sealed class WorkflowTestHost : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter(l => l >= LogLevel.Warning);
-        builder.Services.AddIgiaFhirServer().UseSqlite(Path.Combine(dataFolder, "fhir.db"));
+        if (Environment.GetEnvironmentVariable("IGIA_TEST_LOG") is { Length: > 0 } level)
+        {
+            builder.Logging.AddSimpleConsole(o => o.TimestampFormat = "HH:mm:ss.fff ").AddFilter(l => l >= Enum.Parse<LogLevel>(level));
+        }
+        builder.Services.AddIgiaFhirServer().UseSqlite(fhirDatabase ?? Path.Combine(dataFolder, "fhir.db"));
         var wf = builder.Services.AddIgiaWorkflow(o =>
         {
             o.DatabasePath = Path.Combine(dataFolder, "workflow.db");
             o.PollInterval = TimeSpan.FromMilliseconds(100);
             o.RetryDelay = TimeSpan.FromMilliseconds(100);
             o.MaxRetryDelay = TimeSpan.FromMilliseconds(500);
+            // The receivers run on 127.0.0.1 over http: an explicit opt-in (deny by default). Tests of the allow-list clear it.
+            o.Subscriptions.Allow("http://127.0.0.1:*", allowPrivateAddresses: true);
             workflow?.Invoke(o);
         });
         configureWorkflow?.Invoke(wf);
@@ -139,7 +149,7 @@ public sealed class WorkflowTestHost : IAsyncDisposable
         Client.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Igia.Workflow.Engine.SerializedSqliteConnection.ClearAllPoolsSerialized();
         if (!_keepData)
         {
             try
