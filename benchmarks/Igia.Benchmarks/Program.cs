@@ -7,7 +7,7 @@ using Igia.Benchmarks.Load;
 // Terminology:       dotnet run -c Release --project benchmarks/Igia.Benchmarks -- terminology [...]
 // SMART resource server reads: dotnet run -c Release --project benchmarks/Igia.Benchmarks -- smart-rs [...]
 // Workflow:          dotnet run -c Release --project benchmarks/Igia.Benchmarks -- workflow [...]
-// Audit CPU/reads:   dotnet run -c Release --project benchmarks/Igia.Benchmarks -- audit-cpu [records=200000] [rounds=5]
+// Audit CPU/reads:   dotnet run -c Release --project benchmarks/Igia.Benchmarks -- audit-cpu [records=200000] [rounds=5] [concurrency=32] [both|off|guaranteed] [batch sizes=256,1024]
 switch (args.Length > 0 ? args[0] : null)
 {
     case "load":

@@ -330,6 +330,19 @@ public class AuditCaptureBenchmarks
     [Benchmark]
     public AuditEvent Capture() => Build();
 
+    /// <summary>What a read costs the capture before this change: build the event, then write its JSON.</summary>
+    [Benchmark]
+    public byte[] CaptureAndSerialize() => AuditEventJson.Serialize(Build(), known: true);
+
+    /// <summary>The hot path: the same event's JSON written straight from the interaction (no AuditEvent object).</summary>
+    [Benchmark]
+    public byte[] CaptureJsonDirect()
+    {
+        var response = new Igia.Fhir.Pipeline.FhirResponse { ResourceType = "Observation", Id = "o17" };
+        response.SetStoredJson(_storedJson);
+        return _factory.JsonForInteraction(_interaction, 200, response, null)[0];
+    }
+
     /// <summary>The capture's JSON writer.</summary>
     [Benchmark]
     public byte[] Serialize() => AuditEventJson.Serialize(_event);

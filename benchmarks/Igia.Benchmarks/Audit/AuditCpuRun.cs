@@ -22,8 +22,11 @@ namespace Igia.Benchmarks.Audit;
 /// Audit figures that hold on a shared, loaded machine: besides wall-clock rates it reports the process CPU time per
 /// operation, which other processes' load does not inflate the way it inflates wall time. (1) The local log: N records
 /// at batch 256 and 1024, fsync on. (2) FHIR reads with guaranteed audit on and off, two apps in this process, rounds
-/// interleaved off/on so that load drift hits both alike; per round the wall rate and the process CPU per read.
-/// Entry point: <see cref="RunAsync"/> (wired as the <c>audit-cpu</c> verb of the benchmarks program).
+/// interleaved off/on so that load drift hits both alike; per round the wall rate, the process CPU per read, the CPUs kept busy (process CPU / wall: below the core count the arm waits rather than computes) and the context switches per read.
+/// Entry point: <see cref="RunAsync"/> (wired as the <c>audit-cpu</c> verb of the benchmarks program). Arguments, all
+/// optional: <c>records</c> (200000; 0 skips the log part), <c>rounds</c> (5; 0 skips the reads), <c>concurrency</c> (32),
+/// <c>mode</c> (<c>both</c>, or <c>off</c> / <c>guaranteed</c> alone, e.g. to profile one), <c>batch sizes</c> (<c>256,1024</c>).
+/// The log part also times the verifier over each log it wrote.
 /// </summary>
 public static class AuditCpuRun
 {
@@ -33,9 +36,21 @@ public static class AuditCpuRun
         var records = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200_000;
         var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
         Console.WriteLine($"load average at start: {LoadAverage()}");
-        Journal(records, 256);
-        Journal(records, 1024);
-        await ReadsAsync(rounds, reads: 4096, concurrency: 32);
+        var concurrency = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 32;
+        if (records > 0)
+        {
+            foreach (var batchSize in args.Length > 4 ? args[4].Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)) : [256, 1024])
+            {
+                Journal(records, batchSize);
+            }
+
+        }
+
+        if (rounds > 0)
+        {
+            await ReadsAsync(rounds, reads: 4096, concurrency, only: args.Length > 3 && args[3] != "both" ? args[3] : null);
+        }
+
         Console.WriteLine($"load average at end: {LoadAverage()}");
         return 0;
     }
@@ -63,11 +78,22 @@ public static class AuditCpuRun
             wall.Stop();
             process.Refresh();
             var n = batches.Count * batchSize;
+            journal.Dispose();
+            var key = AuditSigningKey.Hmac("bench", new byte[32]);
+            var verifyWall = Stopwatch.StartNew();
+            var verified = AuditLogVerifier.Verify(folder, [key]);
+            verifyWall.Stop();
+            if (!verified.IsValid || verified.RecordCount != n)
+            {
+                throw new InvalidOperationException("The benchmark log does not verify.");
+            }
+
             var threadCpu = ThreadCpu() - thread0;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"journal batch {batchSize}: {n} records, wall {wall.Elapsed.TotalSeconds:F2} s = {n / wall.Elapsed.TotalSeconds:N0} records/s; "
                 + $"writer thread CPU {threadCpu.TotalMicroseconds / n:F2} µs/record = {n / threadCpu.TotalSeconds:N0} records per CPU-second; "
-                + $"process CPU {(process.TotalProcessorTime - cpu0).TotalMicroseconds / n:F2} µs/record; fsyncs {batches.Count}, {wall.Elapsed.TotalMilliseconds / batches.Count:F2} ms wall per batch"));
+                + $"process CPU {(process.TotalProcessorTime - cpu0).TotalMicroseconds / n:F2} µs/record; fsyncs {batches.Count}, {wall.Elapsed.TotalMilliseconds / batches.Count:F2} ms wall per batch; "
+                + $"verifier {n / verifyWall.Elapsed.TotalSeconds:N0} records/s ({verified.CheckpointCount} signed checkpoints checked)"));
         }
         finally
         {
@@ -90,7 +116,41 @@ public static class AuditCpuRun
         return TimeSpan.FromSeconds(ticks / 100.0);
     }
 
-    private static async Task ReadsAsync(int rounds, int reads, int concurrency)
+    /// <summary>
+    /// The process's context switches so far (voluntary + involuntary, summed over its threads), from /proc on Linux; zero
+    /// elsewhere. Tells an arm that waits (threads sleep and are woken per request) from one that computes.
+    /// </summary>
+    private static long ContextSwitches()
+    {
+        const string tasks = "/proc/self/task";
+        if (!Directory.Exists(tasks))
+        {
+            return 0;
+        }
+
+        long total = 0;
+        foreach (var task in Directory.EnumerateDirectories(tasks))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+
+        return total;
+    }
+
+    private static async Task ReadsAsync(int rounds, int reads, int concurrency, string? only)
     {
         var folder = Path.Combine(Path.GetTempPath(), "igia-audit-cpu-reads-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(folder);
@@ -98,20 +158,23 @@ public static class AuditCpuRun
         var on = await StartAsync(Path.Combine(folder, "on"), audit: true, concurrency);
         try
         {
-            var results = new List<(string Mode, double Rate, double CpuUs)>();
+            var results = new List<(string Mode, double Rate, double CpuUs, double Busy, double Switches)>();
             await RoundAsync(off, reads, concurrency); // warm-up
             await RoundAsync(on, reads, concurrency);
             for (var r = 0; r < rounds; r++)
             {
-                foreach (var (mode, app) in new[] { ("off", off), ("guaranteed", on) })
+                foreach (var (mode, app) in new[] { ("off", off), ("guaranteed", on) }.Where(m => only is null || m.Item1 == only))
                 {
                     var process = Process.GetCurrentProcess();
                     var cpu0 = process.TotalProcessorTime;
+                    var switches0 = ContextSwitches();
                     var wall = Stopwatch.StartNew();
                     await RoundAsync(app, reads, concurrency);
                     wall.Stop();
+                    var switches = ContextSwitches() - switches0;
                     process.Refresh();
-                    results.Add((mode, reads / wall.Elapsed.TotalSeconds, (process.TotalProcessorTime - cpu0).TotalMicroseconds / reads));
+                    var cpu = process.TotalProcessorTime - cpu0;
+                    results.Add((mode, reads / wall.Elapsed.TotalSeconds, cpu.TotalMicroseconds / reads, cpu / wall.Elapsed, (double)switches / reads));
                 }
             }
 
@@ -119,7 +182,13 @@ public static class AuditCpuRun
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"reads {group.Key}: rounds {string.Join(" / ", group.Select(g => g.Rate.ToString("N0", CultureInfo.InvariantCulture)))} reads/s; median {Median(group.Select(g => g.Rate)):N0} reads/s; "
-                    + $"process CPU (server + client) median {Median(group.Select(g => g.CpuUs)):F1} µs/read"));
+                    + $"process CPU (server + client) median {Median(group.Select(g => g.CpuUs)):F1} µs/read; CPUs busy median {Median(group.Select(g => g.Busy)):F2} "
+                    + $"of {Environment.ProcessorCount}; context switches median {Median(group.Select(g => g.Switches)):F1} per read"));
+            }
+
+            if (only is not null)
+            {
+                return;
             }
 
             var offRate = Median(results.Where(x => x.Mode == "off").Select(x => x.Rate));
@@ -153,8 +222,10 @@ public static class AuditCpuRun
 
     private static async Task<ReadApp> StartAsync(string folder, bool audit, int concurrency)
     {
-        Directory.CreateDirectory(folder);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = folder });
+        // An empty content root of its own: the host watches its content root for configuration changes, and with the
+        // audit log inside it every fsync'ed batch woke that watcher (a cost of the benchmark, not of audit).
+        var contentRoot = Directory.CreateDirectory(Path.Combine(folder, "content-root")).FullName;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = contentRoot });
         builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Services.AddIgiaFhirServer().UseSqlite(Path.Combine(folder, "fhir.db"));

@@ -39,8 +39,8 @@ internal sealed class LoadOptions
           --data DIR              where the SQLite file goes [a fresh temp folder]
           --keep                  keep the data folder afterwards
           --no-breakdown          skip the per-step timing of read/create/search at the end
-          --reuse                 with --data: use the store a previous run left there (--keep) instead of seeding;
-                                  for profiling only, the reported figures come from a fresh store
+          --reuse                 with --data: use the store a previous run left there (--keep) instead of seeding
+                                  (saves the ~4-6 min of seeding; the store also holds the earlier runs' creates)
           --max-minutes N         hard ceiling of the whole run, after which it stops itself [60]
           --out FILE              Markdown results [BenchmarkDotNet.Artifacts/load/load-<utc>.md]
         Needs wrk on PATH (Debian: apt-get install -y wrk).

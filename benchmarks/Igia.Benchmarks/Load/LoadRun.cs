@@ -111,7 +111,7 @@ internal static class LoadRun
             {
                 seeded = await Seeder.CountAsync(executor, baseUrl, stopping);
                 seedTime = TimeSpan.Zero;
-                notes.Add($"Reused the store of an earlier run ({seeded:N0} resources; no seeding): a profiling run, not a reference figure.");
+                notes.Add($"Reused the store of an earlier run (--reuse: {seeded:N0} resources, the earlier runs' creates included; no seeding).");
             }
             else
             {

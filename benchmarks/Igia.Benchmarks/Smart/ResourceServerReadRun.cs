@@ -9,7 +9,10 @@ namespace Igia.Benchmarks.Smart;
 /// load of a shared machine falls on both arms alike. Prints requests/s per arm, the median of the per-round throughput ratios
 /// (on/off), and the same ratio from this process's CPU time (client and servers run in this process), which other processes'
 /// load on a shared machine disturbs far less than wall time.
-/// Run: <c>dotnet run -c Release --project benchmarks/Igia.Benchmarks -- smart-rs [--rounds N] [--batch N]</c>.
+/// Run: <c>dotnet run -c Release --project benchmarks/Igia.Benchmarks -- smart-rs [--rounds N] [--batch N] [--only &lt;label part&gt;]</c>
+/// (<c>--only</c>: just the pairs whose label contains it, e.g. <c>--only "Read own"</c>; <c>--token-to-both</c>: the off arm
+/// sends the same Authorization header, so both arms carry the same request bytes; <c>--arm on|off</c>: run one arm alone,
+/// for a profiler).
 /// </summary>
 public static class ResourceServerReadRun
 {
@@ -23,17 +26,34 @@ public static class ResourceServerReadRun
         {
             Console.WriteLine($"SMART resource server read throughput, on vs off, {rounds} interleaved rounds of {batch * 8} requests per arm (8 concurrent callers)");
             Console.WriteLine($"load average at start: {LoadAverage()}");
-            Console.WriteLine("| Interaction | off (req/s) | on (req/s) | on/off (median of rounds) | on/off (totals) | off CPU (us/req) | on CPU (us/req) | on/off by CPU |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
-            foreach (var (label, open, smart) in bench.Pairs())
+            Console.WriteLine("| Interaction | off (req/s) | on (req/s) | on/off (median of rounds) | on/off (totals) | off CPU (us/req) | on CPU (us/req) | on/off by CPU | off alloc (KB/req) | on alloc (KB/req) |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            var only = ArgText(args, "--only");
+            var tokenToBoth = args.Contains("--token-to-both");
+            if (tokenToBoth)
             {
+                Console.WriteLine("(--token-to-both: the off arm sends the same Authorization header, which the open server ignores)");
+            }
+
+            // For profiling one arm alone (the other does nothing, so its columns and the ratios mean nothing).
+            var arm = ArgText(args, "--arm");
+            foreach (var (label, pairOpen, pairSmart) in bench.Pairs(tokenToBoth))
+            {
+                if (only is not null && !label.Contains(only, StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+
+                var open = arm == "on" ? _ => Task.CompletedTask : pairOpen;
+                var smart = arm == "off" ? _ => Task.CompletedTask : pairSmart;
+
                 await open(batch);
                 await smart(batch);
                 var ratios = new List<double>();
-                double openTime = 0, smartTime = 0, openCpu = 0, smartCpu = 0;
+                double openTime = 0, smartTime = 0, openCpu = 0, smartCpu = 0, openBytes = 0, smartBytes = 0;
                 for (var r = 0; r < rounds; r++)
                 {
-                    (double Wall, double Cpu) o, s;
+                    (double Wall, double Cpu, long Allocated) o, s;
                     if (r % 2 == 0)
                     {
                         o = await TimeAsync(open, batch);
@@ -49,13 +69,15 @@ public static class ResourceServerReadRun
                     smartTime += s.Wall;
                     openCpu += o.Cpu;
                     smartCpu += s.Cpu;
+                    openBytes += o.Allocated;
+                    smartBytes += s.Allocated;
                     ratios.Add(o.Wall / s.Wall);
                 }
 
                 ratios.Sort();
                 var n = batch * 8.0 * rounds;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {label} | {n / openTime:F0} | {n / smartTime:F0} | {ratios[ratios.Count / 2]:F2} | {openTime / smartTime:F2} | {openCpu / n * 1e6:F0} | {smartCpu / n * 1e6:F0} | {openCpu / smartCpu:F2} |"));
+                    $"| {label} | {n / openTime:F0} | {n / smartTime:F0} | {ratios[ratios.Count / 2]:F2} | {openTime / smartTime:F2} | {openCpu / n * 1e6:F0} | {smartCpu / n * 1e6:F0} | {openCpu / smartCpu:F2} | {openBytes / n / 1024:F1} | {smartBytes / n / 1024:F1} |"));
             }
 
             Console.WriteLine($"load average at end: {LoadAverage()}");
@@ -68,19 +90,25 @@ public static class ResourceServerReadRun
         return 0;
     }
 
-    private static async Task<(double Wall, double Cpu)> TimeAsync(Func<int, Task> run, int batch)
+    private static async Task<(double Wall, double Cpu, long Allocated)> TimeAsync(Func<int, Task> run, int batch)
     {
-        using var process = Process.GetCurrentProcess();
-        var cpu = process.TotalProcessorTime;
+        // Environment.CpuUsage (getrusage) is exact to the microsecond; Process.TotalProcessorTime counts 10 ms clock ticks on Linux.
+        var cpu = Environment.CpuUsage.TotalTime;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
         await run(batch);
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        process.Refresh();
-        return (wall, (process.TotalProcessorTime - cpu).TotalSeconds);
+        return (wall, (Environment.CpuUsage.TotalTime - cpu).TotalSeconds, GC.GetTotalAllocatedBytes(precise: true) - allocated);
     }
 
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    private static string? ArgText(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
 
     private static int Arg(string[] args, string name, int fallback)
     {

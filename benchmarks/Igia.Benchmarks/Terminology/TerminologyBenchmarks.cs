@@ -21,6 +21,7 @@ namespace Igia.Benchmarks.Terminology;
 /// measures a wrong answer.
 /// </remarks>
 [MemoryDiagnoser]
+[MedianColumn]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
 public class TerminologyBenchmarks

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
@@ -22,7 +23,8 @@ namespace Igia.Benchmarks.Workflow;
 /// Igia.Workflow figures, measured over real HTTP on 127.0.0.1 (Kestrel, SQLite files in a temp folder):
 /// (1) Task status transitions per second through PUT, with Igia.Workflow (state machine + engine) against the same
 ///     FHIR server without it (baseline), side by side in one process, alternating rounds;
-/// (2) notification latency from commit to a real Kestrel rest-hook receiver: receipt time minus the Task version's
+/// (2) notification latency from commit to a real Kestrel rest-hook receiver, one event per notification and batched
+///     (backport-max-count 100), one Subscription each in turn: receipt time minus the Task version's
 ///     meta.lastUpdated (stamped in the writing transaction just before its commit; same clock), p50/p90/p99.
 /// </summary>
 internal static class WorkflowRun
@@ -71,13 +73,19 @@ internal static class WorkflowRun
             report.AppendLine(CultureInfo.InvariantCulture, $"Median: Igia.Workflow {wf:F0}/s, baseline {bl:F0}/s, ratio {wf / bl:F2}.");
             report.AppendLine();
 
-            var latencies = await LatencyAsync(withWorkflow, events);
-            latencies.Sort();
-            report.AppendLine(CultureInfo.InvariantCulture, $"Notification latency, commit → receiver (full-resource rest-hook, {latencies.Count} events, one writer creating Tasks back to back):");
+            // One ordered Subscription, side by side in one run: one event per notification (no backport-max-count, the
+            // default) and events batched up to backport-max-count 100 per notification.
+            report.AppendLine(CultureInfo.InvariantCulture, $"Notification latency, commit → receiver (full-resource rest-hook, {events} events per row, one writer creating Tasks back to back, one Subscription):");
             report.AppendLine();
-            report.AppendLine("| p50 | p90 | p99 | max |");
-            report.AppendLine("|---:|---:|---:|---:|");
-            report.AppendLine(CultureInfo.InvariantCulture, $"| {Pct(latencies, 50):F1} ms | {Pct(latencies, 90):F1} ms | {Pct(latencies, 99):F1} ms | {latencies[^1]:F1} ms |");
+            report.AppendLine("| Notifications | Events | POSTs | p50 | p90 | p99 | max |");
+            report.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var maxCount in new int?[] { null, 100 })
+            {
+                var (latencies, posts) = await LatencyAsync(withWorkflow, events, maxCount);
+                latencies.Sort();
+                var label = maxCount is null ? "one event each (default)" : $"backport-max-count {maxCount}";
+                report.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {latencies.Count} | {posts} | {Pct(latencies, 50):F1} ms | {Pct(latencies, 90):F1} ms | {Pct(latencies, 99):F1} ms | {latencies[^1]:F1} ms |");
+            }
         }
         finally
         {
@@ -132,10 +140,11 @@ internal static class WorkflowRun
         return (count, watch.Elapsed.TotalSeconds);
     }
 
-    private static async Task<List<double>> LatencyAsync(Host host, int events)
+    private static async Task<(List<double> Latencies, int Posts)> LatencyAsync(Host host, int events, int? maxCount)
     {
         var received = new ConcurrentDictionary<string, DateTimeOffset>();
-        await using var receiver = await Receiver.StartAsync(received);
+        var posts = new StrongBox<int>();
+        await using var receiver = await Receiver.StartAsync(received, posts);
         var subscription = new Subscription
         {
             Status = Subscription.SubscriptionStatus.Requested,
@@ -144,9 +153,16 @@ internal static class WorkflowRun
             Channel = new Subscription.ChannelComponent { Type = Subscription.SubscriptionChannelType.RestHook, Endpoint = receiver.Url, Payload = "application/fhir+json" },
         };
         subscription.Channel.PayloadElement!.Extension.Add(new Extension(Backport.PayloadContent, new Code("full-resource")));
+        if (maxCount is { } max)
+        {
+            subscription.Channel.Extension.Add(new Extension(Backport.MaxCount, new PositiveInt(max)));
+        }
+
+        string subscriptionId;
         using (var r = await host.Client.PostAsync("Subscription", Content(subscription)))
         {
             r.EnsureSuccessStatusCode();
+            subscriptionId = Parse<Subscription>(await r.Content.ReadAsStringAsync()).Id!;
         }
 
         await Task.Delay(500); // let the handshake complete before the first event
@@ -165,7 +181,12 @@ internal static class WorkflowRun
             await Task.Delay(100);
         }
 
-        return stamps.Where(s => received.ContainsKey(s.Key)).Select(s => (received[s.Key] - s.Value).TotalMilliseconds).ToList();
+        using (var r = await host.Client.DeleteAsync($"Subscription/{subscriptionId}"))
+        {
+            r.EnsureSuccessStatusCode(); // the next row measures its own Subscription alone
+        }
+
+        return (stamps.Where(s => received.ContainsKey(s.Key)).Select(s => (received[s.Key] - s.Value).TotalMilliseconds).ToList(), Volatile.Read(ref posts.Value) - 1); // less the handshake
     }
 
     private static StringContent Content(Resource resource) => new(System.Text.Json.JsonSerializer.Serialize(resource, Json), Encoding.UTF8, "application/fhir+json");
@@ -188,7 +209,11 @@ internal static class WorkflowRun
             builder.Services.AddIgiaFhirServer().UseSqlite(Path.Combine(folder, "fhir.db"));
             if (workflow)
             {
-                builder.Services.AddIgiaWorkflow(o => o.DatabasePath = Path.Combine(folder, "workflow.db"));
+                builder.Services.AddIgiaWorkflow(o =>
+                {
+                    o.DatabasePath = Path.Combine(folder, "workflow.db");
+                    o.Subscriptions.Allow("http://127.0.0.1:*", allowPrivateAddresses: true); // the receiver below
+                });
             }
 
             var app = builder.Build();
@@ -213,7 +238,7 @@ internal static class WorkflowRun
 
         public required string Url { get; init; }
 
-        public static async Task<Receiver> StartAsync(ConcurrentDictionary<string, DateTimeOffset> received)
+        public static async Task<Receiver> StartAsync(ConcurrentDictionary<string, DateTimeOffset> received, StrongBox<int> posts)
         {
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
@@ -224,7 +249,8 @@ internal static class WorkflowRun
                 var at = DateTimeOffset.UtcNow;
                 using var reader = new StreamReader(context.Request.Body);
                 var bundle = Parse<Bundle>(await reader.ReadToEndAsync());
-                if (bundle.Entry.Count > 1 && bundle.Entry[1].Resource is FhirTask task)
+                Interlocked.Increment(ref posts.Value);
+                foreach (var task in bundle.Entry.Skip(1).Select(e => e.Resource).OfType<FhirTask>())
                 {
                     received.TryAdd(task.Id!, at);
                 }
