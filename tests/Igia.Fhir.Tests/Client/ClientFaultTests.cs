@@ -261,12 +261,12 @@ public sealed class ClientFaultTests
     {
         await using var server = await FaultServer.StartAsync(async (context, _) =>
         {
-            await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted).ContinueWith(_ => { });
+            await Task.Delay(TimeSpan.FromSeconds(120), context.RequestAborted).ContinueWith(_ => { });
         });
         await using var services = ClientTestServices.Build(server.BaseUrl, o =>
         {
-            o.AttemptTimeout = TimeSpan.FromMilliseconds(300);
-            o.TotalTimeout = TimeSpan.FromSeconds(1.5);
+            o.AttemptTimeout = TimeSpan.FromSeconds(2);
+            o.TotalTimeout = TimeSpan.FromSeconds(8);
             o.Retry.MaxRetryAttempts = 20;
         });
         using var client = services.Client();
@@ -277,7 +277,7 @@ public sealed class ClientFaultTests
         Assert.Equal(FhirClientErrorKind.Timeout, e.Kind);
         Assert.Contains("overall timeout", e.Message);
         Assert.True(server.Count >= 2, $"the per-attempt timeout should have led to retries, saw {server.Count} request(s)");
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"the overall timeout of 1.5 s should bound the wait, took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"the overall timeout of 8 s, not the 120 s server, should end the wait; took {watch.Elapsed}");
     }
 
     [Fact]
@@ -285,12 +285,12 @@ public sealed class ClientFaultTests
     {
         await using var server = await FaultServer.StartAsync(async (context, _) =>
         {
-            await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted).ContinueWith(_ => { });
+            await Task.Delay(TimeSpan.FromSeconds(120), context.RequestAborted).ContinueWith(_ => { });
         });
         await using var services = ClientTestServices.Build(server.BaseUrl, o =>
         {
-            o.AttemptTimeout = TimeSpan.FromMilliseconds(300);
-            o.TotalTimeout = TimeSpan.FromSeconds(5);
+            o.AttemptTimeout = TimeSpan.FromSeconds(2);
+            o.TotalTimeout = TimeSpan.FromSeconds(20);
         });
         using var client = services.Client();
 
@@ -301,7 +301,7 @@ public sealed class ClientFaultTests
         Assert.Contains("per-attempt timeout", e.Message);
         Assert.Contains("may or may not have taken effect", e.Message);
         Assert.Equal(1, server.Count);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(4), $"took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"the per-attempt timeout, not the 120 s server, should end the wait; took {watch.Elapsed}");
     }
 
     [Fact]
@@ -315,13 +315,13 @@ public sealed class ClientFaultTests
                 context.Response.ContentLength = 10_000;
                 await context.Response.WriteAsync("{\"resourceType\":\"Patient\",");
                 await context.Response.Body.FlushAsync();
-                await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted).ContinueWith(_ => { });
+                await Task.Delay(TimeSpan.FromSeconds(120), context.RequestAborted).ContinueWith(_ => { });
                 return;
             }
 
             await FaultServer.WriteAsync(context, Patient());
         });
-        await using var services = ClientTestServices.Build(server.BaseUrl, o => o.AttemptTimeout = TimeSpan.FromMilliseconds(500));
+        await using var services = ClientTestServices.Build(server.BaseUrl, o => o.AttemptTimeout = TimeSpan.FromSeconds(3));
         using var client = services.Client();
 
         var watch = Stopwatch.StartNew();
@@ -329,7 +329,7 @@ public sealed class ClientFaultTests
 
         Assert.NotNull(patient);
         Assert.Equal(2, server.Count);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"the per-attempt timeout, not the stalled body, should end the first attempt; took {watch.Elapsed}");
     }
 
     [Fact]
@@ -478,11 +478,16 @@ public sealed class ClientFaultTests
     [Fact]
     public async Task ReadAsync_CancelledByCaller_ThrowsOperationCanceledNotFhirClientException()
     {
+        // The caller cancels once the server holds the request, not on a timer: on a loaded machine a short timer can
+        // fire before the request is even sent.
+        using var cts = new CancellationTokenSource();
         await using var server = await FaultServer.StartAsync(async (context, _) =>
-            await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted).ContinueWith(_ => { }));
+        {
+            cts.Cancel();
+            await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted).ContinueWith(_ => { });
+        });
         await using var services = ClientTestServices.Build(server.BaseUrl);
         using var client = services.Client();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ReadAsync<Patient>("Patient/p1", ct: cts.Token));
         Assert.Equal(1, server.Count);
