@@ -47,6 +47,55 @@ public sealed class IgiaTerminologyService : ITerminologyService
     public Task<Parameters> ValueSetValidateCode(Parameters parameters, string? id = null, bool useGet = false) =>
         Execute<Parameters>(TerminologyOperation.ValidateCode, parameters, Context(id));
 
+    /// <summary>
+    /// ValueSet <c>$validate-code</c> of one code, typed: is <paramref name="code"/> of <paramref name="system"/> in the value
+    /// set, with its display and code system version, or why not. The same check as <see cref="ValueSetValidateCode"/> with
+    /// <c>url</c>, <c>system</c>, <c>code</c>, <c>display</c> and <c>systemVersion</c> (whose answer is
+    /// <see cref="CodeValidationResult.ToParameters"/> of this result). With the content loaded and no remote routes, a
+    /// repeated request completes synchronously with the remembered, immutable result, allocating nothing.
+    /// </summary>
+    /// <param name="valueSetUrl">The value set's canonical URL, optionally with <c>|version</c>; implicit value sets (<c>[system]?fhir_vs</c>) too.</param>
+    /// <param name="system">The code system of the code.</param>
+    /// <param name="code">The code.</param>
+    /// <param name="display">A display to check against the code system's, or null.</param>
+    /// <param name="systemVersion">The code system version to check against, or null for the value set's (or the latest).</param>
+    /// <param name="cancellationToken">Stops waiting (for content loading or a remote server).</param>
+    /// <returns>
+    /// The result; an unknown code, a wrong display or an unknown code system is a result with <see cref="CodeValidationResult.Result"/>
+    /// false and its issues, not an exception.
+    /// </returns>
+    /// <exception cref="ArgumentException"><paramref name="valueSetUrl"/>, <paramref name="system"/> or <paramref name="code"/> is null or empty (thrown synchronously).</exception>
+    /// <exception cref="TerminologyOperationException">
+    /// The request cannot be answered: the value set is not known (<c>Status</c> 422, an OperationOutcome with a
+    /// <c>not-found</c> issue), the content is still loading after <see cref="TerminologyOptions.LoadWaitTimeout"/> (503), ...
+    /// </exception>
+    public ValueTask<CodeValidationResult> ValidateCodeAsync(string valueSetUrl, string system, string code, string? display = null, string? systemVersion = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(valueSetUrl);
+        ArgumentException.ThrowIfNullOrEmpty(system);
+        ArgumentException.ThrowIfNullOrEmpty(code);
+        if (_router.AnswersLocallyNow)
+        {
+            try
+            {
+                return new ValueTask<CodeValidationResult>(_router.Local.ValidateCode(valueSetUrl, system, code, display, systemVersion));
+            }
+            catch (Exception e)
+            {
+                return ValueTask.FromException<CodeValidationResult>(e);
+            }
+        }
+
+        // Not a local function: one capturing the parameters would allocate its closure on the synchronous path too.
+        return ValidateCodeRoutedAsync(CodeValidationResult.Request(valueSetUrl, system, code, display, systemVersion), cancellationToken);
+    }
+
+    private async ValueTask<CodeValidationResult> ValidateCodeRoutedAsync(Parameters request, CancellationToken cancellationToken)
+    {
+        var answer = await _router.ExecuteAsync(TerminologyOperation.ValidateCode, request, TerminologyCallContext.Default, cancellationToken).ConfigureAwait(false);
+        return CodeValidationResult.Of(As<Parameters>(TerminologyOperation.ValidateCode, answer));
+    }
+
     /// <inheritdoc />
     /// <remarks>Repeated requests are answered from memory, as for <see cref="ValueSetValidateCode"/>.</remarks>
     public Task<Parameters> CodeSystemValidateCode(Parameters parameters, string? id = null, bool useGet = false) =>

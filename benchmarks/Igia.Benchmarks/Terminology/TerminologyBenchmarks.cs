@@ -10,7 +10,8 @@ using Microsoft.Extensions.Hosting;
 namespace Igia.Benchmarks.Terminology;
 
 /// <summary>
-/// In-process terminology, side by side in one run: ValueSet <c>$validate-code</c> by Igia and by Firely's
+/// In-process terminology, side by side in one run: ValueSet <c>$validate-code</c> by Igia (the Parameters API, as the
+/// Firely validator calls it, and the typed <see cref="IgiaTerminologyService.ValidateCodeAsync"/>) and by Firely's
 /// <see cref="LocalTerminologyService"/> (the baseline) on requests both answer correctly, and <c>$expand</c> of a value set of
 /// 20,000 concepts with a text filter. Both services read the same content: the FHIR core specification
 /// (<c>specification.zip</c> of Hl7.Fhir.Specification.Data.R4) plus <see cref="TerminologyBenchContent"/>.
@@ -64,6 +65,9 @@ public class TerminologyBenchmarks
         Check(Igia_ValidateCode_CoreValueSet_Valid(), true);
         Check(Igia_ValidateCode_CoreValueSet_Invalid(), false);
         Check(Igia_ValidateCode_BigValueSet_Valid(), true);
+        Check(Igia_Typed_ValidateCode_CoreValueSet_Valid(), true);
+        Check(Igia_Typed_ValidateCode_CoreValueSet_Invalid(), false);
+        Check(Igia_Typed_ValidateCode_BigValueSet_Valid(), true);
         Check(Firely_ValidateCode_CoreValueSet_Valid(), true);
         Check(Firely_ValidateCode_CoreValueSet_Invalid(), false);
         Check(Firely_ValidateCode_BigValueSet_Valid(), true);
@@ -88,17 +92,30 @@ public class TerminologyBenchmarks
     [Benchmark, BenchmarkCategory("ValidateCode_CoreValid")]
     public Parameters Igia_ValidateCode_CoreValueSet_Valid() => _igia.ValueSetValidateCode(_coreValid).GetAwaiter().GetResult();
 
+    /// <summary>The same request through the typed API (<see cref="IgiaTerminologyService.ValidateCodeAsync"/>).</summary>
+    [Benchmark, BenchmarkCategory("ValidateCode_CoreValid")]
+    public CodeValidationResult Igia_Typed_ValidateCode_CoreValueSet_Valid() =>
+        _igia.ValidateCodeAsync("http://hl7.org/fhir/ValueSet/observation-status", "http://hl7.org/fhir/observation-status", "final").GetAwaiter().GetResult();
+
     [Benchmark(Baseline = true), BenchmarkCategory("ValidateCode_CoreInvalid")]
     public Parameters Firely_ValidateCode_CoreValueSet_Invalid() => _firely.ValueSetValidateCode(_coreInvalid).GetAwaiter().GetResult();
 
     [Benchmark, BenchmarkCategory("ValidateCode_CoreInvalid")]
     public Parameters Igia_ValidateCode_CoreValueSet_Invalid() => _igia.ValueSetValidateCode(_coreInvalid).GetAwaiter().GetResult();
 
+    [Benchmark, BenchmarkCategory("ValidateCode_CoreInvalid")]
+    public CodeValidationResult Igia_Typed_ValidateCode_CoreValueSet_Invalid() =>
+        _igia.ValidateCodeAsync("http://hl7.org/fhir/ValueSet/observation-status", "http://hl7.org/fhir/observation-status", "done").GetAwaiter().GetResult();
+
     [Benchmark(Baseline = true), BenchmarkCategory("ValidateCode_Big")]
     public Parameters Firely_ValidateCode_BigValueSet_Valid() => _firely.ValueSetValidateCode(_bigValid).GetAwaiter().GetResult();
 
     [Benchmark, BenchmarkCategory("ValidateCode_Big")]
     public Parameters Igia_ValidateCode_BigValueSet_Valid() => _igia.ValueSetValidateCode(_bigValid).GetAwaiter().GetResult();
+
+    [Benchmark, BenchmarkCategory("ValidateCode_Big")]
+    public CodeValidationResult Igia_Typed_ValidateCode_BigValueSet_Valid() =>
+        _igia.ValidateCodeAsync(TerminologyBenchContent.BigValueSetUrl, TerminologyBenchContent.BigSystem, TerminologyBenchContent.CodeOf(12_345)).GetAwaiter().GetResult();
 
     /// <summary>
     /// The whole 20,000-concept expansion is the baseline of the category. Firely's expansion is not measured: its
@@ -120,6 +137,14 @@ public class TerminologyBenchmarks
         { "system", new FhirUri(system) },
         { "code", new Code(code) },
     };
+
+    private static void Check(CodeValidationResult result, bool expected)
+    {
+        if (result.Result != expected)
+        {
+            throw new InvalidOperationException($"Expected result={expected}: {result.Message}");
+        }
+    }
 
     private static void Check(Parameters result, bool expected)
     {

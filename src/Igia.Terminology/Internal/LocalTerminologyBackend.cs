@@ -47,7 +47,7 @@ internal sealed class LocalTerminologyBackend(TerminologyEngine engine, Terminol
             var generation = resources.Generation;
             if (_validateCodeCache.Get(key, generation) is { } remembered)
             {
-                return remembered;
+                return remembered.ToParameters();
             }
 
             // The key lives in a per-thread buffer: keep it as a string while the engine runs.
@@ -62,6 +62,34 @@ internal sealed class LocalTerminologyBackend(TerminologyEngine engine, Terminol
         }
 
         return ExecuteUncached(operation, parameters, context);
+    }
+
+    /// <summary>
+    /// ValueSet <c>$validate-code</c> of one code, typed (content loaded): a repeated request is answered with the remembered
+    /// result as it is; otherwise the engine answers the equivalent Parameters request.
+    /// </summary>
+    public CodeValidationResult ValidateCode(string valueSetUrl, string system, string code, string? display, string? systemVersion)
+    {
+        if (_validateCodeCache is null)
+        {
+            return Uncached();
+        }
+
+        var generation = resources.Generation;
+        var key = ValidateCodeResultCache.TypedKey(valueSetUrl, system, code, display, systemVersion);
+        if (_validateCodeCache.Get(key, generation) is { } remembered)
+        {
+            return remembered;
+        }
+
+        // The key lives in a per-thread buffer: keep it as a string while the engine runs.
+        var keyText = key.ToString();
+        var result = Uncached();
+        _validateCodeCache.Set(keyText, generation, result);
+        return result;
+
+        CodeValidationResult Uncached() => CodeValidationResult.Of((Parameters)ExecuteUncached(
+            TerminologyOperation.ValidateCode, CodeValidationResult.Request(valueSetUrl, system, code, display, systemVersion), TerminologyCallContext.Default));
     }
 
     private Resource ExecuteUncached(TerminologyOperation operation, Parameters parameters, TerminologyCallContext context)

@@ -12,11 +12,10 @@ namespace Igia.Terminology.Internal;
 /// (a request costs a few microseconds to recompute, so a simple policy is enough).
 /// </summary>
 /// <remarks>
-/// The hit path is the warm path of validation, so it allocates only the answer: the key is written into a per-thread
-/// buffer and looked up as a span (no key string), and the answer is a new Parameters with new parameter entries and new
-/// primitive values, sharing only complex values and the <c>issues</c> OperationOutcome with the remembered answer (see
-/// <see cref="Answer"/>); the remembered answer is prepared once for copying, so a hit does no type tests. Hand-written:
-/// IMemoryCache would do, but costs more per hit than the answer it saves.
+/// The hit path is the warm path of validation, so it allocates nothing: the key is written into a per-thread buffer and
+/// looked up as a span (no key string), and the entry is the immutable <see cref="CodeValidationResult"/>, which the typed
+/// API returns as it is and the Parameters API copies (<see cref="CodeValidationResult.ToParameters"/>). Requests of the
+/// typed API have keys of their own. Hand-written: IMemoryCache would do, but costs more per hit than the answer it saves.
 /// </remarks>
 internal sealed class ValidateCodeResultCache
 {
@@ -33,7 +32,7 @@ internal sealed class ValidateCodeResultCache
         _bySpan = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    private sealed record Entry(int Generation, Answer Answer);
+    private sealed record Entry(int Generation, CodeValidationResult Result);
 
     /// <summary>
     /// The key of a cacheable request, written into a per-thread buffer (valid until the next call on this thread), or false
@@ -127,118 +126,49 @@ internal sealed class ValidateCodeResultCache
         w.Append(c.UserSelected is { } u ? (u ? "1" : "0") : "");
     }
 
-    /// <summary>The remembered answer (as a copy the caller may change at the top level), or null.</summary>
-    public Parameters? Get(ReadOnlySpan<char> key, int generation) =>
-        _bySpan.TryGetValue(key, out var e) && e.Generation == generation ? e.Answer.Copy() : null;
+    /// <summary>
+    /// The key of a request of the typed API (<see cref="IgiaTerminologyService.ValidateCodeAsync"/>), written into the
+    /// per-thread buffer (valid until the next call on this thread). Its own prefix keeps it apart from Parameters keys.
+    /// </summary>
+    public static ReadOnlySpan<char> TypedKey(string valueSetUrl, string system, string code, string? display, string? systemVersion)
+    {
+        var w = new KeyWriter(t_buffer ??= new char[256]);
+        w.Append('t');
+        w.Append('\u001f');
+        w.Append(valueSetUrl);
+        w.Append('\u001e');
+        w.Append(system);
+        w.Append('\u001e');
+        w.Append(code);
+        w.Append('\u001e');
+        w.Append(display);
+        w.Append('\u001e');
+        w.Append(systemVersion);
+        t_buffer = w.Buffer;
+        return w.Written;
+    }
 
-    /// <summary>Remembers an answer (a deep copy of it, so the caller may change its own).</summary>
-    public void Set(ReadOnlySpan<char> key, int generation, Parameters result)
+    /// <summary>The remembered result, or null.</summary>
+    public CodeValidationResult? Get(ReadOnlySpan<char> key, int generation) =>
+        _bySpan.TryGetValue(key, out var e) && e.Generation == generation ? e.Result : null;
+
+    /// <summary>Remembers an answer of the engine (a deep copy of it, so the caller may change its own) and returns its result.</summary>
+    public CodeValidationResult Set(ReadOnlySpan<char> key, int generation, Parameters answer)
+    {
+        var result = CodeValidationResult.Of((Parameters)answer.DeepCopy());
+        Set(key, generation, result);
+        return result;
+    }
+
+    /// <summary>Remembers a result.</summary>
+    public void Set(ReadOnlySpan<char> key, int generation, CodeValidationResult result)
     {
         if (_entries.Count >= _capacity)
         {
             _entries.Clear();
         }
 
-        _bySpan[key] = new Entry(generation, new Answer((Parameters)result.DeepCopy()));
-    }
-
-    /// <summary>
-    /// A remembered answer, prepared once for copying: for each parameter its name and how to make its value (a new
-    /// primitive of a known type from its raw value, or the shared complex value), so that a hit does no type tests.
-    /// <see cref="Copy"/> makes the Parameters, its parameter entries and their primitive values new; complex values and
-    /// resources (the <c>issues</c> OperationOutcome) are shared with the cache, so they are read-only to callers.
-    /// </summary>
-    private sealed class Answer
-    {
-        private readonly Item[] _items;
-
-        public Answer(Parameters source)
-        {
-            _items = [.. source.Parameter.Select(Item.Of)];
-        }
-
-        public Parameters Copy()
-        {
-            var items = _items;
-            var to = new List<Parameters.ParameterComponent>(items.Length);
-            for (var i = 0; i < items.Length; i++)
-            {
-                to.Add(items[i].Copy());
-            }
-
-            return new Parameters { Parameter = to };
-        }
-    }
-
-    private enum Kind
-    {
-        /// <summary>No value, or a complex value shared with the cache.</summary>
-        Shared,
-
-        /// <summary>A primitive that is copied with <c>DeepCopy</c> (a type without a case of its own, or with an id or extensions).</summary>
-        DeepCopy,
-        Boolean,
-        Code,
-        String,
-        Uri,
-        Canonical,
-    }
-
-    /// <summary>One parameter of a remembered answer.</summary>
-    private readonly record struct Item(string? Name, Kind Kind, DataType? Value, string? Text, bool Flag, Resource? Resource, Parameters.ParameterComponent[]? Parts)
-    {
-        public static Item Of(Parameters.ParameterComponent p)
-        {
-            Parameters.ParameterComponent[]? parts = p.Part.Count > 0 ? [.. p.Part] : null;
-            var (kind, text, flag) = p.Value switch
-            {
-                not PrimitiveType => (Kind.Shared, null, false),
-                PrimitiveType x when x.ElementId is not null || x.Extension.Count > 0 => (Kind.DeepCopy, null, false),
-
-                // Exact types only: several FHIR primitives derive from these.
-                FhirBoolean { Value: { } b } x when x.GetType() == typeof(FhirBoolean) => (Kind.Boolean, null, b),
-                Code c when c.GetType() == typeof(Code) => (Kind.Code, c.Value, false),
-                FhirString s when s.GetType() == typeof(FhirString) => (Kind.String, s.Value, false),
-                FhirUri u when u.GetType() == typeof(FhirUri) => (Kind.Uri, u.Value, false),
-                Canonical c when c.GetType() == typeof(Canonical) => (Kind.Canonical, c.Value, false),
-                _ => (Kind.DeepCopy, (string?)null, false),
-            };
-
-            return new Item(p.Name, kind, p.Value, text, flag, p.Resource, parts);
-        }
-
-        public Parameters.ParameterComponent Copy()
-        {
-            DataType? value = Kind switch
-            {
-                Kind.Boolean => new FhirBoolean(Flag),
-                Kind.Code => new Code(Text),
-                Kind.String => new FhirString(Text),
-                Kind.Uri => new FhirUri(Text),
-                Kind.Canonical => new Canonical(Text),
-                Kind.DeepCopy => (DataType)Value!.DeepCopy(),
-                _ => Value,
-            };
-
-            var copy = new Parameters.ParameterComponent { Value = value, Resource = Resource };
-            if (Name is not null)
-            {
-                copy.NameElement = new FhirString(Name);
-            }
-
-            if (Parts is not null)
-            {
-                var parts = new List<Parameters.ParameterComponent>(Parts.Length);
-                foreach (var part in Parts)
-                {
-                    parts.Add((Parameters.ParameterComponent)part.DeepCopy());
-                }
-
-                copy.Part = parts;
-            }
-
-            return copy;
-        }
+        _bySpan[key] = new Entry(generation, result);
     }
 
     /// <summary>Appends to a char buffer, growing it (the grown buffer is kept for the thread).</summary>

@@ -106,8 +106,8 @@ public sealed class ValidateCodeCacheTests
         answer.Parameter.Add(new Parameters.ParameterComponent { Name = "part", Part = [new Parameters.ParameterComponent { Name = "inner", Value = new Code("B1") }] });
         cache.Set("key", 1, answer);
 
-        var first = cache.Get("key", 1)!;
-        var second = cache.Get("key", 1)!;
+        var first = cache.Get("key", 1)!.ToParameters();
+        var second = cache.Get("key", 1)!.ToParameters();
 
         Assert.Null(cache.Get("key", 2));
         Assert.Null(cache.Get("other", 1));
@@ -133,6 +133,6 @@ public sealed class ValidateCodeCacheTests
         ((FhirBoolean)first.Parameter[0].Value!).Value = true;
         first.Parameter.Single(p => p.Name == "part").Part[0].Value = new Code("changed");
         ((FhirString)answer.Parameter[2].Value!).Value = "changed";
-        Assert.True(second.IsExactly(cache.Get("key", 1)!));
+        Assert.True(second.IsExactly(cache.Get("key", 1)!.ToParameters()));
     }
 }
