@@ -32,9 +32,11 @@ public class ResourceServerReadBenchmarks
     private WebApplication _issuer = null!;
     private WebApplication _open = null!;
     private WebApplication _smart = null!;
+    private WebApplication _openAuth = null!;
     private HttpClient _http = null!;
     private string _openBase = "";
     private string _smartBase = "";
+    private string _openAuthBase = "";
     private string _token = "";
     private string _dataFolder = "";
 
@@ -52,10 +54,13 @@ public class ResourceServerReadBenchmarks
 
         _openBase = $"http://127.0.0.1:{FreePort()}/fhir";
         _smartBase = $"http://127.0.0.1:{FreePort()}/fhir";
+        _openAuthBase = $"http://127.0.0.1:{FreePort()}/fhir";
         _open = Fhir(_openBase, "open.db", null);
         _smart = Fhir(_smartBase, "smart.db", issuerUrl);
+        _openAuth = Fhir(_openAuthBase, "open-auth.db", null, authenticationServices: true);
         await _open.StartAsync();
         await _smart.StartAsync();
+        await _openAuth.StartAsync();
         _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Callers }) { Timeout = TimeSpan.FromSeconds(60) };
 
         var handler = new JsonWebTokenHandler();
@@ -69,7 +74,7 @@ public class ResourceServerReadBenchmarks
         });
         var seed = Token(_smartBase, "system/*.cruds", null);
         _token = Token(_smartBase, "launch/patient patient/*.read", "bench-a");
-        foreach (var (b, t) in new[] { (_openBase, (string?)null), (_smartBase, seed) })
+        foreach (var (b, t) in new[] { (_openBase, (string?)null), (_smartBase, seed), (_openAuthBase, null) })
         {
             await Put(b, t, "Patient/bench-a", """{"resourceType":"Patient","id":"bench-a","name":[{"family":"Bench"}]}""");
             await Put(b, t, "Patient/bench-b", """{"resourceType":"Patient","id":"bench-b","name":[{"family":"Other"}]}""");
@@ -83,13 +88,14 @@ public class ResourceServerReadBenchmarks
         // Both servers answer the same reads before measuring (and the SMART one has its keys).
         await RunAsync(_openBase, "Observation/o2", null);
         await RunAsync(_smartBase, "Observation/o2", _token);
+        await RunAsync(_openAuthBase, "Observation/o2", null);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _http.Dispose();
-        foreach (var app in new[] { _smart, _open, _issuer })
+        foreach (var app in new[] { _smart, _open, _openAuth, _issuer })
         {
             app.StopAsync().GetAwaiter().GetResult();
             ((IAsyncDisposable)app).DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -131,6 +137,10 @@ public class ResourceServerReadBenchmarks
         return
         [
             ("Control: off vs off (noise floor)", n => RunAsync(_openBase, "Patient/bench-a", offToken, n), n => RunAsync(_openBase, "Patient/bench-a", offToken, n)),
+            // The "on" side here is the open server with ASP.NET Core authentication services registered (JwtBearer schemes, no
+            // default scheme, no SMART filter): WebApplication then adds the authentication middleware by itself, which resolves a scoped service
+            // and so creates a DI scope per request. This isolates that part of the SMART arm's cost from the filter's own.
+            ("Control: off vs off + ASP.NET authentication middleware", n => RunAsync(_openBase, "Patient/bench-a", offToken, n), n => RunAsync(_openAuthBase, "Patient/bench-a", offToken, n)),
             ("Read own Patient", n => RunAsync(_openBase, "Patient/bench-a", offToken, n), n => RunAsync(_smartBase, "Patient/bench-a", _token, n)),
             ("Read own Observation", n => RunAsync(_openBase, "Observation/o2", offToken, n), n => RunAsync(_smartBase, "Observation/o2", _token, n)),
             ("Search own Observations", n => RunAsync(_openBase, "Observation?patient=bench-a&_count=5", offToken, n), n => RunAsync(_smartBase, "Observation?patient=bench-a&_count=5", _token, n)),
@@ -175,7 +185,7 @@ public class ResourceServerReadBenchmarks
         }
     }
 
-    private WebApplication Fhir(string baseUrl, string file, string? issuer)
+    private WebApplication Fhir(string baseUrl, string file, string? issuer, bool authenticationServices = false)
     {
         var builder = WebApplication.CreateSlimBuilder(Options());
         builder.WebHost.UseUrls(baseUrl[..baseUrl.LastIndexOf('/')]);
@@ -190,6 +200,12 @@ public class ResourceServerReadBenchmarks
                 o.Authority = new Uri(issuer);
                 o.Audience = baseUrl;
             });
+        }
+        else if (authenticationServices)
+        {
+            // Two schemes, as AddIgiaSmartResourceServer registers (with one, ASP.NET would make it the default and authenticate
+            // every request with it).
+            builder.Services.AddAuthentication().AddJwtBearer("a", _ => { }).AddJwtBearer("b", _ => { });
         }
 
         var app = builder.Build();

@@ -26,8 +26,8 @@ public static class ResourceServerReadRun
         {
             Console.WriteLine($"SMART resource server read throughput, on vs off, {rounds} interleaved rounds of {batch * 8} requests per arm (8 concurrent callers)");
             Console.WriteLine($"load average at start: {LoadAverage()}");
-            Console.WriteLine("| Interaction | off (req/s) | on (req/s) | on/off (median of rounds) | on/off (totals) | off CPU (us/req) | on CPU (us/req) | on/off by CPU | off alloc (KB/req) | on alloc (KB/req) |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| Interaction | off (req/s) | on (req/s) | on/off (median of rounds) | on/off (totals) | off CPU (us/req) | on CPU (us/req) | on/off by CPU | off alloc (KB/req) | on alloc (KB/req) | off ctx sw/req | on ctx sw/req |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             var only = ArgText(args, "--only");
             var tokenToBoth = args.Contains("--token-to-both");
             if (tokenToBoth)
@@ -50,10 +50,10 @@ public static class ResourceServerReadRun
                 await open(batch);
                 await smart(batch);
                 var ratios = new List<double>();
-                double openTime = 0, smartTime = 0, openCpu = 0, smartCpu = 0, openBytes = 0, smartBytes = 0;
+                double openTime = 0, smartTime = 0, openCpu = 0, smartCpu = 0, openBytes = 0, smartBytes = 0, openSwitches = 0, smartSwitches = 0;
                 for (var r = 0; r < rounds; r++)
                 {
-                    (double Wall, double Cpu, long Allocated) o, s;
+                    (double Wall, double Cpu, long Allocated, long Switches) o, s;
                     if (r % 2 == 0)
                     {
                         o = await TimeAsync(open, batch);
@@ -71,13 +71,15 @@ public static class ResourceServerReadRun
                     smartCpu += s.Cpu;
                     openBytes += o.Allocated;
                     smartBytes += s.Allocated;
+                    openSwitches += o.Switches;
+                    smartSwitches += s.Switches;
                     ratios.Add(o.Wall / s.Wall);
                 }
 
                 ratios.Sort();
                 var n = batch * 8.0 * rounds;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {label} | {n / openTime:F0} | {n / smartTime:F0} | {ratios[ratios.Count / 2]:F2} | {openTime / smartTime:F2} | {openCpu / n * 1e6:F0} | {smartCpu / n * 1e6:F0} | {openCpu / smartCpu:F2} | {openBytes / n / 1024:F1} | {smartBytes / n / 1024:F1} |"));
+                    $"| {label} | {n / openTime:F0} | {n / smartTime:F0} | {ratios[ratios.Count / 2]:F2} | {openTime / smartTime:F2} | {openCpu / n * 1e6:F0} | {smartCpu / n * 1e6:F0} | {openCpu / smartCpu:F2} | {openBytes / n / 1024:F1} | {smartBytes / n / 1024:F1} | {openSwitches / n:F2} | {smartSwitches / n:F2} |"));
             }
 
             Console.WriteLine($"load average at end: {LoadAverage()}");
@@ -90,15 +92,44 @@ public static class ResourceServerReadRun
         return 0;
     }
 
-    private static async Task<(double Wall, double Cpu, long Allocated)> TimeAsync(Func<int, Task> run, int batch)
+    private static async Task<(double Wall, double Cpu, long Allocated, long Switches)> TimeAsync(Func<int, Task> run, int batch)
     {
+        var switches = VoluntaryContextSwitches();
         // Environment.CpuUsage (getrusage) is exact to the microsecond; Process.TotalProcessorTime counts 10 ms clock ticks on Linux.
         var cpu = Environment.CpuUsage.TotalTime;
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
         await run(batch);
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        return (wall, (Environment.CpuUsage.TotalTime - cpu).TotalSeconds, GC.GetTotalAllocatedBytes(precise: true) - allocated);
+        return (wall, (Environment.CpuUsage.TotalTime - cpu).TotalSeconds, GC.GetTotalAllocatedBytes(precise: true) - allocated, VoluntaryContextSwitches() - switches);
+    }
+
+    /// <summary>
+    /// The process's voluntary context switches so far (getrusage: a thread blocked, e.g. a thread-pool worker going idle
+    /// and being woken for the next work item), all threads included; -1 where getrusage is not available. Preemption by other
+    /// processes (involuntary switches) is left out, so a loaded machine disturbs it little.
+    /// </summary>
+    private static long VoluntaryContextSwitches()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return -1;
+        }
+
+        var usage = new RUsage();
+        return GetRUsage(0, ref usage) == 0 ? usage.VoluntarySwitches : -1;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
+    private static extern int GetRUsage(int who, ref RUsage usage);
+
+    /// <summary>struct rusage (64-bit Linux): two timevals, then 14 longs; ru_nvcsw is the 13th of them.</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct RUsage
+    {
+        public long UserSeconds, UserMicroseconds, SystemSeconds, SystemMicroseconds;
+        public long MaxRss, SharedRss, UnsharedData, UnsharedStack, MinorFaults, MajorFaults, Swaps, BlockIn, BlockOut, MessagesSent, MessagesReceived, Signals;
+        public long VoluntarySwitches, InvoluntarySwitches;
     }
 
     private static string LoadAverage() =>
