@@ -22,7 +22,7 @@ namespace Igia.Benchmarks.Audit;
 /// Audit figures that hold on a shared, loaded machine: besides wall-clock rates it reports the process CPU time per
 /// operation, which other processes' load does not inflate the way it inflates wall time. (1) The local log: N records
 /// at batch 256 and 1024, fsync on. (2) FHIR reads with guaranteed audit on and off, two apps in this process, rounds
-/// interleaved off/on so that load drift hits both alike; per round the wall rate, the process CPU per read, the CPUs kept busy (process CPU / wall: below the core count the arm waits rather than computes) and the context switches per read.
+/// interleaved off/on so that load drift hits both alike; per round the wall rate, the process CPU per read, the CPUs kept busy (process CPU / wall: below the core count the arm waits rather than computes) and the context switches per read, then CPU and context switches per read by kind of thread (pool workers, socket engine, audit writers) and the records per group commit (fsync).
 /// Entry point: <see cref="RunAsync"/> (wired as the <c>audit-cpu</c> verb of the benchmarks program). Arguments, all
 /// optional: <c>records</c> (200000; 0 skips the log part), <c>rounds</c> (5; 0 skips the reads), <c>concurrency</c> (32),
 /// <c>mode</c> (<c>both</c>, or <c>off</c> / <c>guaranteed</c> alone, e.g. to profile one), <c>batch sizes</c> (<c>256,1024</c>).
@@ -150,6 +150,49 @@ public static class AuditCpuRun
         return total;
     }
 
+    /// <summary>
+    /// Per kind of thread (its name, e.g. <c>.NET TP Worker</c>, <c>Igia.Audit writ</c>): CPU time and context switches so
+    /// far, from /proc on Linux (empty elsewhere). Tells where an arm's CPU and wake-ups go.
+    /// </summary>
+    private static Dictionary<string, (double CpuUs, long Switches)> ThreadKinds()
+    {
+        var result = new Dictionary<string, (double CpuUs, long Switches)>();
+        const string tasks = "/proc/self/task";
+        if (!Directory.Exists(tasks))
+        {
+            return result;
+        }
+
+        var tick = 1_000_000.0 / 100;
+        foreach (var task in Directory.EnumerateDirectories(tasks))
+        {
+            try
+            {
+                var name = File.ReadAllText(Path.Combine(task, "comm")).Trim().TrimEnd('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ' ', '#');
+                var text = File.ReadAllText(Path.Combine(task, "stat"));
+                var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+                var cpu = (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * tick;
+                long switches = 0;
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        switches += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+
+                var (c, s) = result.GetValueOrDefault(name);
+                result[name] = (c + cpu, s + switches);
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+
+        return result;
+    }
+
     private static async Task ReadsAsync(int rounds, int reads, int concurrency, string? only)
     {
         var folder = Path.Combine(Path.GetTempPath(), "igia-audit-cpu-reads-" + Guid.NewGuid().ToString("N")[..8]);
@@ -159,8 +202,30 @@ public static class AuditCpuRun
         try
         {
             var results = new List<(string Mode, double Rate, double CpuUs, double Busy, double Switches)>();
-            await RoundAsync(off, reads, concurrency); // warm-up
-            await RoundAsync(on, reads, concurrency);
+            var kinds = new Dictionary<string, Dictionary<string, (double CpuUs, long Switches)>>();
+            long batches = 0, batched = 0;
+            using var listener = new System.Diagnostics.Metrics.MeterListener();
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Igia.Audit" && instrument.Name == "igia.audit.batch.size")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            listener.SetMeasurementEventCallback<int>((_, size, _, _) =>
+            {
+                Interlocked.Increment(ref batches);
+                Interlocked.Add(ref batched, size);
+            });
+            listener.Start();
+            long guaranteedBatches = 0, guaranteedBatched = 0;
+            for (var w = 0; w < 3; w++)
+            {
+                // Warm-up: enough for tiered compilation to have compiled both arms' paths (one round left the guaranteed
+                // arm's first measured round to the JIT).
+                await RoundAsync(off, reads, concurrency);
+                await RoundAsync(on, reads, concurrency);
+            }
             for (var r = 0; r < rounds; r++)
             {
                 foreach (var (mode, app) in new[] { ("off", off), ("guaranteed", on) }.Where(m => only is null || m.Item1 == only))
@@ -168,10 +233,25 @@ public static class AuditCpuRun
                     var process = Process.GetCurrentProcess();
                     var cpu0 = process.TotalProcessorTime;
                     var switches0 = ContextSwitches();
+                    var kinds0 = ThreadKinds();
+                    var (batches0, batched0) = (Interlocked.Read(ref batches), Interlocked.Read(ref batched));
                     var wall = Stopwatch.StartNew();
                     await RoundAsync(app, reads, concurrency);
                     wall.Stop();
                     var switches = ContextSwitches() - switches0;
+                    if (mode == "guaranteed")
+                    {
+                        guaranteedBatches += Interlocked.Read(ref batches) - batches0;
+                        guaranteedBatched += Interlocked.Read(ref batched) - batched0;
+                    }
+
+                    var total = kinds.TryGetValue(mode, out var t) ? t : kinds[mode] = [];
+                    foreach (var (name, now) in ThreadKinds())
+                    {
+                        var before = kinds0.GetValueOrDefault(name);
+                        var (c, s) = total.GetValueOrDefault(name);
+                        total[name] = (c + now.CpuUs - before.CpuUs, s + now.Switches - before.Switches);
+                    }
                     process.Refresh();
                     var cpu = process.TotalProcessorTime - cpu0;
                     results.Add((mode, reads / wall.Elapsed.TotalSeconds, cpu.TotalMicroseconds / reads, cpu / wall.Elapsed, (double)switches / reads));
@@ -184,6 +264,20 @@ public static class AuditCpuRun
                     $"reads {group.Key}: rounds {string.Join(" / ", group.Select(g => g.Rate.ToString("N0", CultureInfo.InvariantCulture)))} reads/s; median {Median(group.Select(g => g.Rate)):N0} reads/s; "
                     + $"process CPU (server + client) median {Median(group.Select(g => g.CpuUs)):F1} µs/read; CPUs busy median {Median(group.Select(g => g.Busy)):F2} "
                     + $"of {Environment.ProcessorCount}; context switches median {Median(group.Select(g => g.Switches)):F1} per read"));
+            }
+
+            foreach (var (mode, total) in kinds)
+            {
+                var n = (double)reads * results.Count(x => x.Mode == mode);
+                Console.WriteLine($"  {mode} by thread kind (all rounds; CPU µs/read, context switches/read): " + string.Join("; ", total
+                    .Where(k => k.Value.CpuUs > 0 || k.Value.Switches > 0).OrderByDescending(k => k.Value.CpuUs)
+                    .Select(k => string.Create(CultureInfo.InvariantCulture, $"{k.Key} {k.Value.CpuUs / n:F1} / {k.Value.Switches / n:F2}"))));
+            }
+
+            if (guaranteedBatches > 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  guaranteed group commits: {guaranteedBatches} batches (fsyncs), {(double)guaranteedBatched / guaranteedBatches:F1} records per batch on average"));
             }
 
             if (only is not null)
