@@ -33,7 +33,8 @@ public class TerminologyBenchmarks
 
     private readonly Parameters _coreValid = ValidateCode("http://hl7.org/fhir/ValueSet/observation-status", "http://hl7.org/fhir/observation-status", "final");
     private readonly Parameters _coreInvalid = ValidateCode("http://hl7.org/fhir/ValueSet/observation-status", "http://hl7.org/fhir/observation-status", "done");
-    private readonly Parameters _bigValid = ValidateCode(TerminologyBenchContent.BigValueSetUrl, TerminologyBenchContent.BigSystem, TerminologyBenchContent.CodeOf(12_345));
+    private static readonly string BigCode = TerminologyBenchContent.CodeOf(12_345);
+    private readonly Parameters _bigValid = ValidateCode(TerminologyBenchContent.BigValueSetUrl, TerminologyBenchContent.BigSystem, BigCode);
     private readonly Parameters _expandFilter = new() { { "url", new FhirUri(TerminologyBenchContent.BigValueSetUrl) }, { "filter", new FhirString(TerminologyBenchContent.FilterText) } };
     private readonly Parameters _expandFilterPage = new() { { "url", new FhirUri(TerminologyBenchContent.BigValueSetUrl) }, { "filter", new FhirString(TerminologyBenchContent.FilterText) }, { "count", new Integer(20) } };
     private readonly Parameters _expandAll = new() { { "url", new FhirUri(TerminologyBenchContent.BigValueSetUrl) } };
@@ -115,7 +116,7 @@ public class TerminologyBenchmarks
 
     [Benchmark, BenchmarkCategory("ValidateCode_Big")]
     public CodeValidationResult Igia_Typed_ValidateCode_BigValueSet_Valid() =>
-        _igia.ValidateCodeAsync(TerminologyBenchContent.BigValueSetUrl, TerminologyBenchContent.BigSystem, TerminologyBenchContent.CodeOf(12_345)).GetAwaiter().GetResult();
+        _igia.ValidateCodeAsync(TerminologyBenchContent.BigValueSetUrl, TerminologyBenchContent.BigSystem, BigCode).GetAwaiter().GetResult();
 
     /// <summary>
     /// The whole 20,000-concept expansion is the baseline of the category. Firely's expansion is not measured: its
