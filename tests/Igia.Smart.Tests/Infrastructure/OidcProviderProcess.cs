@@ -75,7 +75,8 @@ public sealed class OidcProviderProcess : IAsyncDisposable
         };
         process.BeginErrorReadLine();
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        // Generous: node and oidc-provider start slowly on a busy machine.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         while (true)
         {
             string? line;
@@ -86,7 +87,7 @@ public sealed class OidcProviderProcess : IAsyncDisposable
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
-                throw new InvalidOperationException("The OpenID provider did not start within 60 s: " + stderr);
+                throw new InvalidOperationException("The OpenID provider did not start within 120 s: " + stderr);
             }
 
             if (line is null)

@@ -28,7 +28,9 @@ public sealed class ResourceServerFixture : IAsyncLifetime
     {
         Issuer = await SmartTestIssuer.StartAsync();
         Host = await ProtectedFhirHost.StartAsync(Issuer);
-        SystemToken = Token("system/*.cruds");
+        // Used by the class's tests for as long as they run (a test token's default lifetime is 5 minutes, which a class on
+        // a loaded machine may outlast): valid for hours.
+        SystemToken = Issuer.Token(Host.BaseUrl, "system/*.cruds", lifetime: TimeSpan.FromHours(3));
         foreach (var (path, body) in Seed())
         {
             var reply = await Host.SendAsync(HttpMethod.Put, path, SystemToken, body);

@@ -22,7 +22,13 @@ public sealed class TokenValidationTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _issuer = await SmartTestIssuer.StartAsync();
-        _host = await ProtectedFhirHost.StartAsync(_issuer, o => o.KeyRefreshInterval = TimeSpan.FromMinutes(5), logs: _logs);
+        // Key refreshes and introspection results are kept for minutes, so that a slow machine cannot make a test see a
+        // refetch it does not expect (the 10 s introspection default is checked on its own host below).
+        _host = await ProtectedFhirHost.StartAsync(_issuer, o =>
+        {
+            o.KeyRefreshInterval = TimeSpan.FromMinutes(5);
+            o.Introspection!.CacheDuration = TimeSpan.FromMinutes(5);
+        }, logs: _logs);
         var seed = await _host.SendAsync(HttpMethod.Put, "Patient/pa", Token("system/*.cruds"), """{"resourceType":"Patient","id":"pa"}""");
         Assert.Equal(HttpStatusCode.Created, seed.Status);
     }
