@@ -10,27 +10,24 @@ namespace Igia.Audit.FileLog;
 /// chain across files and restarts, writes checkpoints and rotates files.
 /// </summary>
 /// <remarks>
-/// Writing and syncing are separate steps so that several writer lanes can overlap them: <see cref="Write"/> (serialised
-/// by a lock) appends a batch and returns a ticket; <see cref="Sync"/> (outside the lock, concurrently with other lanes'
-/// writes and syncs) fdatasyncs the file through the lane's own descriptor and says whether the ticket's records are
-/// durable. fdatasync makes durable everything written before the call, whoever wrote it. Each lane has its own open file
-/// description so that a writeback error is reported to every lane whose sync covers it (Linux reports an error once per
-/// open file description). When a sync fails, the file is cut back to the end of the last successful sync and every
-/// ticket past it is rolled back (its lane writes its batch again); no sequence number is left used.
+/// Writing and syncing are separate steps: <see cref="Write"/> (under a lock) appends a batch and returns a ticket;
+/// <see cref="Sync"/> (outside the lock) fdatasyncs the file through a descriptor of its own and says whether the
+/// ticket's records are durable. fdatasync makes durable everything written before the call, whoever wrote it. When a
+/// sync fails, the file is cut back to the end of the last successful sync and every ticket past it is rolled back (its
+/// batch is written again); no sequence number is left used.
 /// </remarks>
 internal sealed partial class AuditJournal : IDisposable
 {
     private readonly FileAuditLogOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly int _lanes;
     private readonly Lock _gate = new();
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 20);
     private readonly byte[] _lastHash = Encoding.ASCII.GetBytes(LogFormat.GenesisHash);
     private readonly List<WriteTicket> _outstanding = [];
     private FileStream? _lock;
     private FileStream? _file;
-    private FileStream?[] _syncHandles = [];
+    private FileStream? _syncHandle;
     private long _fileId;
     private DateTimeOffset _fileCreated;
     private long _committedLength;
@@ -43,14 +40,11 @@ internal sealed partial class AuditJournal : IDisposable
     /// <param name="options">The log's options.</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">Where to report recovery and failures.</param>
-    /// <param name="lanes">How many writer lanes will call <see cref="Sync"/> concurrently (each gets its own descriptor).</param>
-    public AuditJournal(FileAuditLogOptions options, TimeProvider time, ILogger logger, int lanes = 1)
+    public AuditJournal(FileAuditLogOptions options, TimeProvider time, ILogger logger)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(lanes, 1);
         _options = options;
         _time = time;
         _logger = logger;
-        _lanes = lanes;
         Folder = Path.GetFullPath(options.Folder);
     }
 
@@ -163,14 +157,14 @@ internal sealed partial class AuditJournal : IDisposable
     /// Appends <paramref name="batch"/> with one write and one flush (<see cref="Write"/> then <see cref="Sync"/>). All or
     /// nothing: on failure the file is cut back to where it was, no sequence number is used, and the exception propagates.
     /// </summary>
-    public void Append(IReadOnlyList<PendingRecord> batch) => Sync(Write(batch, 0));
+    public void Append(IReadOnlyList<PendingRecord> batch) => Sync(Write(batch));
 
     /// <summary>
     /// Appends <paramref name="batch"/> with one write, without flushing it: assigns the records' sequence numbers and
     /// hashes and returns the ticket to pass to <see cref="Sync"/>. On failure the file is cut back to where it was, no
     /// sequence number is used, and the exception propagates. Thread-safe; writes are appended in call order.
     /// </summary>
-    public WriteTicket Write(IReadOnlyList<PendingRecord> batch, int lane)
+    public WriteTicket Write(IReadOnlyList<PendingRecord> batch)
     {
         lock (_gate)
         {
@@ -213,18 +207,18 @@ internal sealed partial class AuditJournal : IDisposable
                 _lastCheckpoint = now;
             }
 
-            var ticket = new WriteTicket(_syncHandles[lane % _syncHandles.Length], _fileId, _committedLength, seq, prev.ToArray());
+            var ticket = new WriteTicket(_syncHandle, _fileId, _committedLength, seq, prev.ToArray());
             _outstanding.Add(ticket);
             return ticket;
         }
     }
 
     /// <summary>
-    /// Makes <paramref name="ticket"/>'s records durable: fdatasync through the ticket's lane descriptor (not under the
-    /// write lock). Returns when they are durable — by this sync, by another lane's later one, or by a rotation, which
-    /// syncs the file it leaves. Throws <see cref="IOException"/> when they are not: the sync failed (the file is then cut
-    /// back to the last successful sync, this ticket and every later one rolled back) or another lane's failure rolled
-    /// this ticket back. A rolled-back batch is written again with <see cref="Write"/>.
+    /// Makes <paramref name="ticket"/>'s records durable: fdatasync through the sync descriptor (not under the write
+    /// lock). Returns when they are durable — by this sync, by a later one, or by a rotation, which syncs the file it
+    /// leaves. Throws <see cref="IOException"/> when they are not: the sync failed (the file is then cut back to the last
+    /// successful sync, this ticket and every later one rolled back) or an earlier failure rolled this ticket back. A
+    /// rolled-back batch is written again with <see cref="Write"/>.
     /// </summary>
     public void Sync(WriteTicket ticket)
     {
@@ -397,17 +391,10 @@ internal sealed partial class AuditJournal : IDisposable
 
     private void OpenSyncHandles(string path)
     {
-        foreach (var handle in _syncHandles)
-        {
-            handle?.Dispose();
-        }
+        _syncHandle?.Dispose();
 
-        _syncHandles = new FileStream?[_lanes];
-        for (var i = 0; i < _lanes; i++)
-        {
-            // A descriptor of its own per lane (see the remarks on the class): read-only suffices for fdatasync.
-            _syncHandles[i] = _options.FlushToDisk ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0) : null;
-        }
+        // Read-only suffices for fdatasync.
+        _syncHandle = _options.FlushToDisk ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0) : null;
 
         _fileId++;
     }
@@ -416,7 +403,7 @@ internal sealed partial class AuditJournal : IDisposable
     {
         if (_file is not null)
         {
-            // Close the file with a checkpoint, and sync it whole: lanes still syncing it count on that.
+            // Close the file with a checkpoint, and sync it whole: a ticket not yet synced counts on that.
             WriteCheckpointNow();
             FlushAll();
             _file.Dispose();
@@ -509,12 +496,8 @@ internal sealed partial class AuditJournal : IDisposable
 
         lock (_gate)
         {
-            foreach (var handle in _syncHandles)
-            {
-                handle?.Dispose();
-            }
-
-            _syncHandles = [];
+            _syncHandle?.Dispose();
+            _syncHandle = null;
             _file?.Dispose();
             _file = null;
         }
