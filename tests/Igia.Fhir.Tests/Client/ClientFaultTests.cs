@@ -83,7 +83,9 @@ public sealed class ClientFaultTests
         Assert.Equal(TimeSpan.FromSeconds(120), e.RetryAfter);
         Assert.Contains("come back later", e.Message);
         Assert.Contains("MaxRetryAfter", e.Message);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"should not wait, took {watch.Elapsed}");
+
+        // A logical bound, not a timing: honouring Retry-After: 120 would take at least 120 s.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"should not wait the 120 s asked for, took {watch.Elapsed}");
     }
 
     [Fact]
@@ -263,10 +265,13 @@ public sealed class ClientFaultTests
         {
             await Task.Delay(TimeSpan.FromSeconds(120), context.RequestAborted).ContinueWith(_ => { });
         });
+        // The overall timeout (14 s) falls in the middle of the fourth attempt (about 12-16 s), far from where an attempt
+        // times out: with a multiple of the attempt timeout both timers come due together, and on a loaded machine either
+        // may be seen first. Attempts of 4 s leave room for a request that is slow to reach the server.
         await using var services = ClientTestServices.Build(server.BaseUrl, o =>
         {
-            o.AttemptTimeout = TimeSpan.FromSeconds(2);
-            o.TotalTimeout = TimeSpan.FromSeconds(8);
+            o.AttemptTimeout = TimeSpan.FromSeconds(4);
+            o.TotalTimeout = TimeSpan.FromSeconds(14);
             o.Retry.MaxRetryAttempts = 20;
         });
         using var client = services.Client();
@@ -277,7 +282,7 @@ public sealed class ClientFaultTests
         Assert.Equal(FhirClientErrorKind.Timeout, e.Kind);
         Assert.Contains("overall timeout", e.Message);
         Assert.True(server.Count >= 2, $"the per-attempt timeout should have led to retries, saw {server.Count} request(s)");
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"the overall timeout of 8 s, not the 120 s server, should end the wait; took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(90), $"the overall timeout of 14 s, not the 120 s server, should end the wait; took {watch.Elapsed}");
     }
 
     [Fact]
@@ -287,10 +292,11 @@ public sealed class ClientFaultTests
         {
             await Task.Delay(TimeSpan.FromSeconds(120), context.RequestAborted).ContinueWith(_ => { });
         });
+        // 10 s per attempt: the request must reach the server before the attempt times out, even on a loaded machine.
         await using var services = ClientTestServices.Build(server.BaseUrl, o =>
         {
-            o.AttemptTimeout = TimeSpan.FromSeconds(2);
-            o.TotalTimeout = TimeSpan.FromSeconds(20);
+            o.AttemptTimeout = TimeSpan.FromSeconds(10);
+            o.TotalTimeout = TimeSpan.FromSeconds(60);
         });
         using var client = services.Client();
 
@@ -301,7 +307,7 @@ public sealed class ClientFaultTests
         Assert.Contains("per-attempt timeout", e.Message);
         Assert.Contains("may or may not have taken effect", e.Message);
         Assert.Equal(1, server.Count);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"the per-attempt timeout, not the 120 s server, should end the wait; took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(90), $"the per-attempt timeout, not the 120 s server, should end the wait; took {watch.Elapsed}");
     }
 
     [Fact]
@@ -321,7 +327,8 @@ public sealed class ClientFaultTests
 
             await FaultServer.WriteAsync(context, Patient());
         });
-        await using var services = ClientTestServices.Build(server.BaseUrl, o => o.AttemptTimeout = TimeSpan.FromSeconds(3));
+        // 10 s per attempt, so that the second attempt (a new connection) completes within it even on a loaded machine.
+        await using var services = ClientTestServices.Build(server.BaseUrl, o => o.AttemptTimeout = TimeSpan.FromSeconds(10));
         using var client = services.Client();
 
         var watch = Stopwatch.StartNew();
@@ -329,7 +336,7 @@ public sealed class ClientFaultTests
 
         Assert.NotNull(patient);
         Assert.Equal(2, server.Count);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"the per-attempt timeout, not the stalled body, should end the first attempt; took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(90), $"the per-attempt timeout, not the stalled body (120 s), should end the first attempt; took {watch.Elapsed}");
     }
 
     [Fact]

@@ -31,14 +31,23 @@ public sealed class SearchPagingTests : IAsyncLifetime
 
         using var stop = new CancellationTokenSource();
         var created = new ConcurrentBag<string>();
+        var firstCreated = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var writer = Task.Run(async () =>
         {
             var n = 0;
             while (!stop.IsCancellationRequested)
             {
                 created.Add((await _host.CreateAsync(new Patient { Name = [new HumanName { Family = "Pager", Given = [$"late{n++}"] }] })).Id);
+                firstCreated.TrySetResult();
             }
         });
+
+        // At least one matching resource is created after the first page, whatever the scheduling: on a loaded machine the
+        // writer may otherwise not get to run before the paging ends.
+        if (await Task.WhenAny(firstCreated.Task, writer).WaitAsync(TimeSpan.FromMinutes(2)) == writer)
+        {
+            await writer; // it failed: show why
+        }
 
         var page = first;
         var pages = 0;

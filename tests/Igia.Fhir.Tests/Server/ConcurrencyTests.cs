@@ -80,9 +80,10 @@ public sealed class ConcurrencyTests : IAsyncLifetime
         using var stop = new CancellationTokenSource();
 
         var seeded = await _host.UpsertAsync(new Patient { Id = "read-me", Active = true });
+        // Each reader reads at least once (do-while), however late it is scheduled.
         var readers = Enumerable.Range(0, 8).Select(_ => System.Threading.Tasks.Task.Run(async () =>
         {
-            while (!stop.IsCancellationRequested)
+            do
             {
                 using var response = await _host.Client.GetAsync("Patient/read-me");
                 if (response.StatusCode != HttpStatusCode.OK)
@@ -98,6 +99,7 @@ public sealed class ConcurrencyTests : IAsyncLifetime
 
                 Interlocked.Increment(ref readerCount);
             }
+            while (!stop.IsCancellationRequested);
         })).ToArray();
 
         var writers = Enumerable.Range(0, Writers).Select(w => System.Threading.Tasks.Task.Run(async () =>
