@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 
 namespace Igia.Benchmarks.Smart;
 
@@ -10,7 +11,7 @@ namespace Igia.Benchmarks.Smart;
 /// (on/off), and the same ratio from this process's CPU time (client and servers run in this process), which other processes'
 /// load on a shared machine disturbs far less than wall time.
 /// Run: <c>dotnet run -c Release --project benchmarks/Igia.Benchmarks -- smart-rs [--rounds N] [--batch N] [--only &lt;label part&gt;]</c>
-/// (<c>--only</c>: just the pairs whose label contains it, e.g. <c>--only "Read own"</c>; <c>--token-to-both</c>: the off arm
+/// (<c>--warmup S</c>: at least S seconds of warm-up over all selected pairs, default 5, and then until JIT tiering has settled; <c>--only</c>: just the pairs whose label contains it, e.g. <c>--only "Read own"</c>; <c>--token-to-both</c>: the off arm
 /// sends the same Authorization header, so both arms carry the same request bytes; <c>--arm on|off</c>: run one arm alone,
 /// for a profiler).
 /// </summary>
@@ -37,18 +38,40 @@ public static class ResourceServerReadRun
 
             // For profiling one arm alone (the other does nothing, so its columns and the ratios mean nothing).
             var arm = ArgText(args, "--arm");
-            foreach (var (label, pairOpen, pairSmart) in bench.Pairs(tokenToBoth))
+            var pairs = bench.Pairs(tokenToBoth)
+                .Where(p => only is null || p.Label.Contains(only, StringComparison.OrdinalIgnoreCase))
+                .Select(p => (p.Label, Open: arm == "on" ? _ => Task.CompletedTask : p.Open, Smart: arm == "off" ? _ => Task.CompletedTask : p.Smart))
+                .ToList();
+
+            // Warm-up: every selected pair, both arms, in turn until tiered compilation has settled (fewer than 5 methods JIT-compiled
+            // during 2 s of requests), at least --warmup seconds, at most 180 s. Without it, on a loaded 2-core machine the tiering
+            // backlog (~12,000 methods) was still being compiled 30 s into a run: the SMART arm's own code ran unoptimised in
+            // measured rounds, and the JIT's CPU fell into whichever arm happened to be running.
+            var warmup = Stopwatch.StartNew();
+            var minimum = Arg(args, "--warmup", 5);
+            while (true)
             {
-                if (only is not null && !label.Contains(only, StringComparison.OrdinalIgnoreCase))
+                var compiled = JitInfo.GetCompiledMethodCount();
+                var pass = Stopwatch.StartNew();
+                do
                 {
-                    continue;
+                    foreach (var (_, open, smart) in pairs)
+                    {
+                        await open(batch);
+                        await smart(batch);
+                    }
                 }
+                while (pass.Elapsed.TotalSeconds < 2);
 
-                var open = arm == "on" ? _ => Task.CompletedTask : pairOpen;
-                var smart = arm == "off" ? _ => Task.CompletedTask : pairSmart;
+                if ((warmup.Elapsed.TotalSeconds >= minimum && JitInfo.GetCompiledMethodCount() - compiled < 5) || warmup.Elapsed.TotalSeconds >= 180)
+                {
+                    break;
+                }
+            }
 
-                await open(batch);
-                await smart(batch);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up: {warmup.Elapsed.TotalSeconds:F0} s ({JitInfo.GetCompiledMethodCount()} methods JIT-compiled in all)"));
+            foreach (var (label, open, smart) in pairs)
+            {
                 var ratios = new List<double>();
                 double openTime = 0, smartTime = 0, openCpu = 0, smartCpu = 0, openBytes = 0, smartBytes = 0, openSwitches = 0, smartSwitches = 0;
                 for (var r = 0; r < rounds; r++)
