@@ -33,7 +33,6 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-
     /// <summary>
     /// Set by every enqueue, so that the writer waiting for records wakes directly. (Waiting on the channel's
     /// <c>WaitToReadAsync</c> instead cost a thread-pool work item per wake-up before the writer itself was woken.)
