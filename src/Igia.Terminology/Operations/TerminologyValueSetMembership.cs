@@ -51,7 +51,7 @@ internal sealed class TerminologyValueSetMembership(IgiaTerminologyService servi
             {
                 expansion = (ValueSet)await service.ExecuteAsync(TerminologyOperation.Expand, parameters, id is null ? null : new TerminologyCallContext { Id = id }, cancellationToken).ConfigureAwait(false);
             }
-            catch (TerminologyOperationException e) when (e.Status == HttpStatusCode.NotFound)
+            catch (TerminologyOperationException e) when (IsUnknownValueSet(e))
             {
                 return null;
             }
@@ -93,4 +93,14 @@ internal sealed class TerminologyValueSetMembership(IgiaTerminologyService servi
             }
         }
     }
+
+    /// <summary>
+    /// The engine answers an unknown value set with 422 and a <c>not-found</c> issue (a remote server may answer 404);
+    /// both mean "not known here", which search reports as its own 400.
+    /// </summary>
+    private static bool IsUnknownValueSet(TerminologyOperationException e) =>
+        e.Status == HttpStatusCode.NotFound
+        || (e.Status == HttpStatusCode.UnprocessableEntity
+            && e.Outcome?.Issue is { Count: > 0 } issues
+            && issues.TrueForAll(i => i.Code == OperationOutcome.IssueType.NotFound));
 }
