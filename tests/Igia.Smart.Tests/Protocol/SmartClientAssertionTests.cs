@@ -17,7 +17,9 @@ public sealed class SmartClientAssertionTests
         using var key = SmartSigningKey.Generate(algorithm, "kid-1");
         var clock = new ManualTimeProvider();
 
+        var before = clock.GetUtcNow().UtcDateTime;
         var assertion = SmartClientAssertion.Create("client-1", TokenEndpoint, key, TimeSpan.FromMinutes(5), clock);
+        var after = clock.GetUtcNow().UtcDateTime;
 
         var jwt = new JsonWebToken(assertion);
         Assert.Equal(key.AlgorithmName, jwt.Alg);
@@ -27,7 +29,9 @@ public sealed class SmartClientAssertionTests
         Assert.Equal("client-1", jwt.Subject);
         Assert.Equal([TokenEndpoint.AbsoluteUri], jwt.Audiences);
         Assert.Equal(TimeSpan.FromMinutes(5), jwt.ValidTo - jwt.IssuedAt);
-        Assert.InRange(jwt.IssuedAt, clock.GetUtcNow().UtcDateTime.AddSeconds(-2), clock.GetUtcNow().UtcDateTime.AddSeconds(2));
+        // iat is in whole seconds: from the start of the second in which Create began to when it returned. (A window around
+        // the clock read after the other checks failed on a loaded machine, where those checks took over a second.)
+        Assert.InRange(jwt.IssuedAt, before.AddTicks(-(before.Ticks % TimeSpan.TicksPerSecond)), after);
         Assert.Equal(22, jwt.Id.Length);
         var result = await new JsonWebTokenHandler().ValidateTokenAsync(assertion, new TokenValidationParameters
         {
