@@ -38,13 +38,28 @@ public sealed class PostgresServer : IAsyncDisposable
             await RunAsync("chown", ["postgres:postgres", folder]);
         }
 
-        var server = new PostgresServer(bin, folder, FreePort(), asPostgres);
         var data = Path.Combine(folder, "data");
-        await server.PgAsync("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"]);
-        await server.PgAsync("pg_ctl", ["-D", data, "-l", Path.Combine(folder, "log"), "-w", "-t", "120", "-o",
-            $"-p {server.Port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start"]);
-        return server;
+        await new PostgresServer(bin, folder, 0, asPostgres).PgAsync("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"]);
+
+        // PostgreSQL cannot listen on port 0: a free port is picked and released first, and another process (or a
+        // parallel test's server) may take it before the postmaster binds it. Then start again on another port.
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = new PostgresServer(bin, folder, FreePort(), asPostgres);
+            try
+            {
+                await server.PgAsync("pg_ctl", ["-D", data, "-l", Path.Combine(folder, "log"), "-w", "-t", "120", "-o",
+                    $"-p {server.Port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start"]);
+                return server;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && !IsRunning(data))
+            {
+            }
+        }
     }
+
+    /// <summary>True when a postmaster of <paramref name="data"/> is up (its pid file exists); then a failed start is not a port clash.</summary>
+    private static bool IsRunning(string data) => File.Exists(Path.Combine(data, "postmaster.pid"));
 
     private static string? FindBin()
     {

@@ -67,6 +67,9 @@ public sealed class WorkflowTestHost : IAsyncDisposable
             o.PollInterval = TimeSpan.FromMilliseconds(100);
             o.RetryDelay = TimeSpan.FromMilliseconds(100);
             o.MaxRetryDelay = TimeSpan.FromMilliseconds(500);
+            // A POST the receiver took but answered after the timeout is sent again (at-least-once): on a loaded machine
+            // 10 s can pass, and the tests count every delivery, so the in-process receivers get a generous timeout.
+            o.NotificationTimeout = TimeSpan.FromSeconds(90);
             // The receivers run on 127.0.0.1 over http: an explicit opt-in (deny by default). Tests of the allow-list clear it.
             o.Subscriptions.Allow("http://127.0.0.1:*", allowPrivateAddresses: true);
             workflow?.Invoke(o);
@@ -130,7 +133,7 @@ public sealed class WorkflowTestHost : IAsyncDisposable
     }
 
     /// <summary>Polls <paramref name="condition"/> until true or the (generous) deadline passes; never asserts on timings.</summary>
-    public static async Task WaitForAsync(Func<Task<bool>> condition, string what, int seconds = 60)
+    public static async Task WaitForAsync(Func<Task<bool>> condition, string what, int seconds = 120)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (!await condition())

@@ -36,10 +36,13 @@ public sealed class SubscriberScopeTests
                 o.Audience = Audience;
             }));
 
-        var system = issuer.Token(Audience, "system/*.cruds");
+        // Tokens that outlive the test: it can take minutes on a loaded machine (core validation below), and the issuer's
+        // default of 5 minutes once expired before the deletions at the end (401).
+        var lifetime = TimeSpan.FromHours(1);
+        var system = issuer.Token(Audience, "system/*.cruds", lifetime: lifetime);
         var a = await SendAsync<Patient>(host, HttpMethod.Post, "Patient", system, new Patient { Active = true });
         var b = await SendAsync<Patient>(host, HttpMethod.Post, "Patient", system, new Patient { Active = true });
-        var subscriber = issuer.Token(Audience, "user/Subscription.cruds patient/Observation.rs", patient: a.Id);
+        var subscriber = issuer.Token(Audience, "user/Subscription.cruds patient/Observation.rs", patient: a.Id, lifetime: lifetime);
 
         // Without a token the write is refused by the resource server (the workflow adds no way around it).
         using (var anonymous = await host.Client.PostAsync("Subscription", WorkflowTestHost.JsonContent(Infrastructure.Subscriptions.RestHook(receiver.Url("x"), "Observation"))))
