@@ -38,10 +38,11 @@ public sealed class CrashTests
             var errors = new StringBuilder();
             process.ErrorDataReceived += (_, e) => errors.AppendLine(e.Data);
             process.BeginErrorReadLine();
-            var deadline = DateTime.UtcNow.AddSeconds(60);
+            // Generous: a child 'dotnet' starting a host on a loaded 2-core CI machine.
+            var deadline = DateTime.UtcNow.AddSeconds(180);
             while (DateTime.UtcNow < deadline)
             {
-                var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(180));
                 if (line is null)
                 {
                     break;
@@ -70,7 +71,7 @@ public sealed class CrashTests
             if (!_process.HasExited)
             {
                 _process.StandardInput.Close();
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
             }
 
             _process.Dispose();
@@ -86,7 +87,8 @@ public sealed class CrashTests
         {
             await using (var child = await ChildHost.StartAsync(data))
             {
-                using var client = new HttpClient { BaseAddress = new Uri(child.BaseUrl + "/") };
+                // No 100 s default timeout: a slow answer on a loaded machine is not a failure (the kill ends every request).
+                using var client = new HttpClient { BaseAddress = new Uri(child.BaseUrl + "/"), Timeout = Timeout.InfiniteTimeSpan };
                 using (var seed = await client.PutAsync("Patient/p0", AuditTestHost.JsonContent(new Patient { Id = "p0" })))
                 {
                     Assert.True(seed.IsSuccessStatusCode);

@@ -90,11 +90,11 @@ public sealed class FhirStoreSinkTests
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
         })));
-        await AuditLogContent.WaitUntilAsync(() => host.ReadAuditLog().Count > 600, TimeSpan.FromSeconds(60), "records pile up during the outage");
+        await AuditLogContent.WaitUntilAsync(() => host.ReadAuditLog().Count > 600, TimeSpan.FromSeconds(180), "records pile up during the outage");
         var lagging = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
         Assert.True((long)lagging.Entries["igia-audit"].Data["lag:fhir-store"] > 0);
         await tx.RollbackAsync();
-        await AuditLogContent.WaitUntilAsync(() => host.ReadAuditLog().Count > 900, TimeSpan.FromSeconds(60), "more records after the outage");
+        await AuditLogContent.WaitUntilAsync(() => host.ReadAuditLog().Count > 900, TimeSpan.FromSeconds(180), "more records after the outage");
         stop.Cancel();
         await load;
 

@@ -87,7 +87,7 @@ public sealed class RsyslogServer : IAsyncDisposable
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(120); // generous: a loaded CI machine
         while (true)
         {
             if (_process.HasExited)
@@ -126,7 +126,10 @@ public sealed class RsyslogServer : IAsyncDisposable
         _process = null;
     }
 
-    /// <summary>The messages received so far: (MSGID, STRUCTURED-DATA, MSG without the BOM).</summary>
+    /// <summary>
+    /// The messages rsyslog has written so far: (MSGID, STRUCTURED-DATA, MSG without the BOM). Only complete lines: rsyslog
+    /// may be half-way through writing the last one.
+    /// </summary>
     public IReadOnlyList<(string MsgId, string StructuredData, string Message)> Messages()
     {
         if (!File.Exists(OutputFile))
@@ -140,11 +143,22 @@ public sealed class RsyslogServer : IAsyncDisposable
             text = new StreamReader(s, Encoding.UTF8, detectEncodingFromByteOrderMarks: false).ReadToEnd();
         }
 
-        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        return text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Split('\t', 3))
             .Where(p => p.Length == 3)
             .Select(p => (p[0], p[1], p[2].TrimStart('\uFEFF')))
             .ToList();
+    }
+
+    /// <summary>
+    /// Waits until rsyslog has written a message for every one of <paramref name="sequences"/>: a sink that has sent
+    /// everything (lag 0) does not mean rsyslog, another process, has processed and written it yet.
+    /// </summary>
+    public async Task WaitForSequencesAsync(IEnumerable<long> sequences)
+    {
+        var expected = sequences.ToHashSet();
+        await AuditLogContent.WaitUntilAsync(
+            () => expected.IsSubsetOf(Messages().Select(m => SeqOf(m.StructuredData))), TimeSpan.FromSeconds(120), $"rsyslog has written all {expected.Count} messages");
     }
 
     /// <summary>The <c>seq</c> of a message's structured data.</summary>

@@ -57,7 +57,7 @@ public sealed class GuaranteedModeTests
         var requestId = Guid.NewGuid().ToString();
         using var response = await host.SendAsync(HttpMethod.Get, "Patient/none", requestId: requestId);
 
-        await AuditLogContent.WaitUntilAsync(() => host.EventsFor(requestId).Count == 1, TimeSpan.FromSeconds(30), "the buffered record is written");
+        await AuditLogContent.WaitUntilAsync(() => host.EventsFor(requestId).Count == 1, TimeSpan.FromSeconds(120), "the buffered record is written");
     }
 
     [Fact]
@@ -121,7 +121,7 @@ public sealed class GuaranteedModeTests
 
             File.Delete(filler);
             await AuditLogContent.WaitUntilAsync(async () => (await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["igia-audit"].Status == HealthStatus.Healthy,
-                TimeSpan.FromSeconds(30), "the log is writable again");
+                TimeSpan.FromSeconds(120), "the log is writable again");
             for (var i = 0; i < 5; i++)
             {
                 var id = "after-" + i;

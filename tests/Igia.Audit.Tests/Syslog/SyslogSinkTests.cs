@@ -50,6 +50,7 @@ public sealed class SyslogSinkTests : IAsyncLifetime
         await FhirStoreSinkTests.WaitForSinkAsync(host, "syslog");
 
         var logged = host.ReadAuditLog();
+        await _rsyslog.WaitForSequencesAsync(logged.Select(e => e.Sequence));
         var messages = _rsyslog.Messages();
         Assert.Equal(logged.Select(e => e.Sequence), messages.Select(m => RsyslogServer.SeqOf(m.StructuredData)));
         for (var i = 0; i < logged.Count; i++)
@@ -91,6 +92,7 @@ public sealed class SyslogSinkTests : IAsyncLifetime
         await FhirStoreSinkTests.WaitForSinkAsync(host, "syslog");
 
         var logged = host.ReadAuditLog();
+        await _rsyslog.WaitForSequencesAsync(logged.Select(e => e.Sequence));
         var messages = _rsyslog.Messages();
         Assert.Equal(logged.Count, messages.Count);
         var masker = new Igia.Audit.Masking.AuditMasker(new AuditMaskingOptions());
@@ -130,17 +132,18 @@ public sealed class SyslogSinkTests : IAsyncLifetime
             }
         })));
 
-        await AuditLogContent.WaitUntilAsync(() => _rsyslog.Messages().Count > 100, TimeSpan.FromSeconds(60), "messages flow");
+        await AuditLogContent.WaitUntilAsync(() => _rsyslog.Messages().Count > 100, TimeSpan.FromSeconds(180), "messages flow");
         await _rsyslog.StopProcessAsync();
         var atStop = host.ReadAuditLog().Count;
-        await AuditLogContent.WaitUntilAsync(() => host.ReadAuditLog().Count > atStop + 300, TimeSpan.FromSeconds(60), "records pile up while rsyslog is down");
+        await AuditLogContent.WaitUntilAsync(() => host.ReadAuditLog().Count > atStop + 300, TimeSpan.FromSeconds(180), "records pile up while rsyslog is down");
         await _rsyslog.StartProcessAsync();
-        await AuditLogContent.WaitUntilAsync(() => host.ReadAuditLog().Count > atStop + 600, TimeSpan.FromSeconds(60), "more records after the restart");
+        await AuditLogContent.WaitUntilAsync(() => host.ReadAuditLog().Count > atStop + 600, TimeSpan.FromSeconds(180), "more records after the restart");
         stop.Cancel();
         await load;
         await FhirStoreSinkTests.WaitForSinkAsync(host, "syslog");
 
         var logged = host.ReadAuditLog().Select(e => e.Sequence).ToList();
+        await _rsyslog.WaitForSequencesAsync(logged);
         var received = _rsyslog.Messages().Select(m => RsyslogServer.SeqOf(m.StructuredData)).ToList();
         Assert.Equal(logged, received.Distinct());
 
