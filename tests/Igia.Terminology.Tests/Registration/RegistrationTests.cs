@@ -47,7 +47,8 @@ public sealed class RegistrationTests
     [Fact]
     public async Task Operation_BeforeContentIsLoaded_WaitsForIt()
     {
-        await using var host = await TerminologyTestHost.StartAsync(c => c.AddFhirCorePackage(), waitForContent: false);
+        // A wait longer than the 2-minute default: loading the core specification on a loaded CI machine must not turn this into a 503.
+        await using var host = await TerminologyTestHost.StartAsync(c => c.AddFhirCorePackage(), o => o.LoadWaitTimeout = TimeSpan.FromMinutes(10), waitForContent: false);
 
         // The first request waits for the core specification to load instead of answering "unknown value set".
         var result = await host.Terminology.ValueSetValidateCode(new Parameters
