@@ -38,6 +38,27 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Whether the app writes <paramref name="text"/> to its output within <paramref name="timeout"/>. The console logger
+    /// writes from a background queue and the output reaches this process asynchronously, so a line logged before the app
+    /// answered may arrive here later than the answer.
+    /// </summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Starts <c>dotnet <paramref name="appDll"/> --urls http://127.0.0.1:port</c> plus <paramref name="args"/> and waits
     /// until GET <paramref name="readyPath"/> answers 2xx. Picks another port when the first one was taken meanwhile.
     /// </summary>
@@ -104,7 +125,10 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     private async Task WaitUntilReadyAsync(string readyPath, TimeSpan timeout)
     {
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        // No per-request limit: a refused connection fails at once, and an app that accepted the request but is slow to
+        // answer its first one (JIT, a loaded machine) gets the whole remaining time instead of being asked again and again.
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        using var overall = new CancellationTokenSource(timeout);
         var deadline = DateTime.UtcNow + timeout;
         Exception? last = null;
         while (DateTime.UtcNow < deadline)
@@ -116,7 +140,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 
             try
             {
-                using var response = await http.GetAsync(readyPath);
+                using var response = await http.GetAsync(readyPath, overall.Token);
                 if (response.IsSuccessStatusCode)
                 {
                     return;

@@ -15,7 +15,7 @@ namespace Igia.IntegrationTests.Packaging;
 public sealed partial class PackageConsumerTests
 {
     // Generous: the machines that run this may be busy building other things.
-    private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(15);
+    private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(30);
     private static readonly TimeSpan Step = TimeSpan.FromMinutes(10);
 
     /// <summary>The FHIR base the README's client example talks to (the sandbox); the test points it at its own server.</summary>
@@ -72,9 +72,9 @@ public sealed partial class PackageConsumerTests
             Assert.DoesNotContain("\"type\": \"project\"", assets);
 
             // 3. Run the server example on Kestrel and talk FHIR to it.
-            await using var server = await ServerProcess.StartAsync(serverDll, Path.Combine(apps, "ServerApp"), "/fhir/metadata", TimeSpan.FromMinutes(1));
+            await using var server = await ServerProcess.StartAsync(serverDll, Path.Combine(apps, "ServerApp"), "/fhir/metadata", TimeSpan.FromMinutes(5));
             var fhirBase = new Uri(server.BaseAddress, "fhir/");
-            using var http = new HttpClient { BaseAddress = fhirBase, Timeout = TimeSpan.FromSeconds(60) };
+            using var http = new HttpClient { BaseAddress = fhirBase, Timeout = TimeSpan.FromMinutes(3) };
 
             var capabilities = await http.GetAsync<CapabilityStatement>("metadata");
             Assert.Equal(FHIRVersion.N4_0_1, capabilities.FhirVersion);
@@ -95,8 +95,8 @@ public sealed partial class PackageConsumerTests
             // 4. The README's client example, pointed at that server, finds the patient through the packaged client.
             var clientDll = await CreateAppAsync(apps, "ClientApp", ["Igia.Fhir"], version,
                 clientProgram.Replace(SandboxFhirBase, fhirBase.ToString().TrimEnd('/'), StringComparison.Ordinal));
-            await using var client = await ServerProcess.StartAsync(clientDll, Path.Combine(apps, "ClientApp"), "/patients/Nobody", TimeSpan.FromMinutes(1));
-            using var clientHttp = new HttpClient { BaseAddress = client.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+            await using var client = await ServerProcess.StartAsync(clientDll, Path.Combine(apps, "ClientApp"), "/patients/Nobody", TimeSpan.FromMinutes(5));
+            using var clientHttp = new HttpClient { BaseAddress = client.BaseAddress, Timeout = TimeSpan.FromMinutes(3) };
             var names = await clientHttp.GetStringAsync("patients/Packaged");
             Assert.Contains("Paula Packaged (1980-02-03)", names);
 
@@ -236,7 +236,7 @@ public sealed partial class PackageConsumerTests
     /// <summary>The enabled sources of this machine's NuGet configuration, by name (so stored credentials still apply).</summary>
     private static async Task<IReadOnlyList<(string Name, string Url)>> GetMachineSourcesAsync(string folder)
     {
-        var output = await DotNet.RunAsync(folder, TimeSpan.FromMinutes(1), "nuget", "list", "source", "--format", "Detailed");
+        var output = await DotNet.RunAsync(folder, TimeSpan.FromMinutes(5), "nuget", "list", "source", "--format", "Detailed");
         var sources = new List<(string, string)>();
         var lines = output.Split('\n', StringSplitOptions.TrimEntries);
         for (var i = 0; i + 1 < lines.Length; i++)
@@ -253,7 +253,7 @@ public sealed partial class PackageConsumerTests
 
     private static async Task<string> GetGlobalPackagesFolderAsync(string folder)
     {
-        var output = await DotNet.RunAsync(folder, TimeSpan.FromMinutes(1), "nuget", "locals", "global-packages", "--list");
+        var output = await DotNet.RunAsync(folder, TimeSpan.FromMinutes(5), "nuget", "locals", "global-packages", "--list");
         var line = output.Split('\n', StringSplitOptions.TrimEntries).Single(l => l.StartsWith("global-packages:", StringComparison.Ordinal));
         return line["global-packages:".Length..].Trim();
     }

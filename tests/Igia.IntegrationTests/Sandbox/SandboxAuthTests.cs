@@ -28,7 +28,7 @@ public sealed partial class SandboxAuthTests
         Assert.Contains("S256", config["code_challenge_methods_supported"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.DoesNotContain("plain", config["code_challenge_methods_supported"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.Contains("launch-standalone", config["capabilities"]!.AsArray().Select(v => v!.GetValue<string>()));
-        Assert.Contains("Seeded the sandbox", sandbox.Server.Output);
+        Assert.True(await sandbox.Server.WaitForOutputAsync("Seeded the sandbox", TimeSpan.FromSeconds(60)), sandbox.Server.Output);
     }
 
     [Fact]
@@ -117,7 +117,7 @@ internal sealed partial class FormBrowser : IDisposable
     public FormBrowser(Uri baseAddress)
     {
         _base = baseAddress;
-        _http = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(60) };
+        _http = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { Timeout = TimeSpan.FromMinutes(3) };
     }
 
     public List<Uri> Visited { get; } = [];

@@ -35,8 +35,18 @@ public sealed class SandboxBrowserTests
         using var node = Process.Start(start)!;
         var stdout = node.StandardOutput.ReadToEndAsync();
         var stderr = node.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await node.WaitForExitAsync(timeout.Token);
+        // Generous: Chromium is slow to start on a busy machine (the script's own waits are 2 minutes each).
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(8));
+        try
+        {
+            await node.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            node.Kill(entireProcessTree: true);
+            Assert.Fail($"node did not finish within 8 minutes\n{sandbox.Server.Output}");
+        }
+
         Assert.True(node.ExitCode == 0, $"node exited {node.ExitCode}\n{await stderr}\n{await stdout}\n{sandbox.Server.Output}");
 
         var result = JsonNode.Parse((await stdout).Trim().Split('\n').Last())!;

@@ -11,7 +11,7 @@ internal sealed class SandboxHost : IAsyncDisposable
     private SandboxHost(ServerProcess server)
     {
         Server = server;
-        Http = new HttpClient { BaseAddress = new Uri(server.BaseAddress, "fhir/"), Timeout = TimeSpan.FromSeconds(60) };
+        Http = new HttpClient { BaseAddress = new Uri(server.BaseAddress, "fhir/"), Timeout = TimeSpan.FromMinutes(3) };
     }
 
     /// <summary>The process.</summary>
@@ -29,7 +29,7 @@ internal sealed class SandboxHost : IAsyncDisposable
         var dll = Path.Combine(AppContext.BaseDirectory, "Igia.Sandbox.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: the test project should reference samples/Igia.Sandbox.");
         string[] args = noAuth ? ["--data", dataFolder, "--no-auth"] : ["--data", dataFolder];
-        var server = await ServerProcess.StartAsync(dll, dataFolder, "/fhir/metadata", TimeSpan.FromMinutes(2), args);
+        var server = await ServerProcess.StartAsync(dll, dataFolder, "/fhir/metadata", TimeSpan.FromMinutes(5), args);
         return new SandboxHost(server);
     }
 

@@ -109,6 +109,6 @@ public sealed class SandboxTests
         await using var second = await SandboxHost.StartAsync(data.Path);
         Assert.Equal(patientsBefore, (await second.Http.SearchAllAsync("Patient?_count=7")).Count);
         Assert.Equal(versionsBefore, (await second.Http.GetAsync<Bundle>("Observation/_history?_count=1")).Total);
-        Assert.Contains("already holds data", second.Server.Output);
+        Assert.True(await second.Server.WaitForOutputAsync("already holds data", TimeSpan.FromSeconds(60)), second.Server.Output);
     }
 }
