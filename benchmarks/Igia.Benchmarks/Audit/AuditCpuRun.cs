@@ -219,28 +219,13 @@ public static class AuditCpuRun
             });
             listener.Start();
             long guaranteedBatches = 0, guaranteedBatched = 0;
-            // Warm-up: both arms in turn until tiered compilation has settled (fewer than 5 methods JIT-compiled during 2 s of
-            // reads), at least 5 s, at most 180 s, as smart-rs does. A fixed 3 rounds still left the JIT busy in measured
-            // rounds (22-44 µs CPU per read on the JIT thread), and more of it in the guaranteed arm.
-            var warmup = Stopwatch.StartNew();
-            while (true)
+            // Warm-up: both arms in turn until tiered compilation has settled (a fixed 3 rounds still left the JIT busy in
+            // measured rounds, 22-44 µs CPU per read on the JIT thread, more of it in the guaranteed arm).
+            await JitWarmup.UntilSettledAsync(async () =>
             {
-                var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-                var pass = Stopwatch.StartNew();
-                do
-                {
-                    await RoundAsync(off, reads, concurrency);
-                    await RoundAsync(on, reads, concurrency);
-                }
-                while (pass.Elapsed.TotalSeconds < 2);
-
-                if ((warmup.Elapsed.TotalSeconds >= 5 && System.Runtime.JitInfo.GetCompiledMethodCount() - compiled < 5) || warmup.Elapsed.TotalSeconds >= 180)
-                {
-                    break;
-                }
-            }
-
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up: {warmup.Elapsed.TotalSeconds:F0} s ({System.Runtime.JitInfo.GetCompiledMethodCount()} methods JIT-compiled in all)"));
+                await RoundAsync(off, reads, concurrency);
+                await RoundAsync(on, reads, concurrency);
+            });
             for (var r = 0; r < rounds; r++)
             {
                 foreach (var (mode, app) in new[] { ("off", off), ("guaranteed", on) }.Where(m => only is null || m.Item1 == only))

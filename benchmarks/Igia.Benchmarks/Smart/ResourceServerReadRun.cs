@@ -43,33 +43,15 @@ public static class ResourceServerReadRun
                 .Select(p => (p.Label, Open: arm == "on" ? _ => Task.CompletedTask : p.Open, Smart: arm == "off" ? _ => Task.CompletedTask : p.Smart))
                 .ToList();
 
-            // Warm-up: every selected pair, both arms, in turn until tiered compilation has settled (fewer than 5 methods JIT-compiled
-            // during 2 s of requests), at least --warmup seconds, at most 180 s. Without it, on a loaded 2-core machine the tiering
-            // backlog (~12,000 methods) was still being compiled 30 s into a run: the SMART arm's own code ran unoptimised in
-            // measured rounds, and the JIT's CPU fell into whichever arm happened to be running.
-            var warmup = Stopwatch.StartNew();
-            var minimum = Arg(args, "--warmup", 5);
-            while (true)
+            // Warm-up: every selected pair, both arms, in turn until tiered compilation has settled.
+            await JitWarmup.UntilSettledAsync(async () =>
             {
-                var compiled = JitInfo.GetCompiledMethodCount();
-                var pass = Stopwatch.StartNew();
-                do
+                foreach (var (_, open, smart) in pairs)
                 {
-                    foreach (var (_, open, smart) in pairs)
-                    {
-                        await open(batch);
-                        await smart(batch);
-                    }
+                    await open(batch);
+                    await smart(batch);
                 }
-                while (pass.Elapsed.TotalSeconds < 2);
-
-                if ((warmup.Elapsed.TotalSeconds >= minimum && JitInfo.GetCompiledMethodCount() - compiled < 5) || warmup.Elapsed.TotalSeconds >= 180)
-                {
-                    break;
-                }
-            }
-
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up: {warmup.Elapsed.TotalSeconds:F0} s ({JitInfo.GetCompiledMethodCount()} methods JIT-compiled in all)"));
+            }, Arg(args, "--warmup", 5));
             foreach (var (label, open, smart) in pairs)
             {
                 var ratios = new List<double>();
