@@ -31,7 +31,7 @@ internal sealed class QuartzSqliteFactory : DbProviderFactory
         {
             base.Open();
             using var pragma = CreateCommand();
-            pragma.CommandText = "PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL;";
+            pragma.CommandText = ConnectionPragmas;
             pragma.ExecuteNonQuery();
         }
     }

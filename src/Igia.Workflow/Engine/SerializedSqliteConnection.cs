@@ -15,6 +15,12 @@ internal class SerializedSqliteConnection(string? connectionString) : SqliteConn
     private static readonly Lock PoolGate = new();
 
     /// <summary>
+    /// The per-connection settings every workflow SQLite connection (the engine's and Quartz's) runs after opening: SQLite's
+    /// own busy handler (not Microsoft.Data.Sqlite's 150 ms sleep-and-retry) and <c>synchronous=NORMAL</c> (safe in WAL).
+    /// </summary>
+    internal const string ConnectionPragmas = "PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL;";
+
+    /// <summary>
     /// <see cref="SqliteConnection.ClearAllPools"/> under the same gate: clearing reclaims "leaked" connections too, so it
     /// races with opens and closes the same way (for hosts, such as tests, that clear pools while others run).
     /// </summary>
