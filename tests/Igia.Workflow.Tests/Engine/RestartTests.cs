@@ -1,7 +1,6 @@
 using System.Globalization;
 using Hl7.Fhir.Model;
 using Igia.Workflow.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -9,15 +8,6 @@ namespace Igia.Workflow.Tests.Engine;
 
 public sealed class RestartTests
 {
-    private static async Task<long> CountAsync(string folder, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(folder, "workflow.db")};Pooling=False");
-        await connection.OpenAsync();
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = sql;
-        return (long)(await cmd.ExecuteScalarAsync())!;
-    }
-
     [Fact]
     public async Task StopWithArmedTimersAndPendingNotifications_StartAgain_TimersFire_EveryNotificationDelivered_NoGaps()
     {
@@ -44,8 +34,8 @@ public sealed class RestartTests
                 });
                 timedTaskId = timed.Id;
                 taskIds.Add(timed.Id);
-                await WorkflowTestHost.WaitForAsync(async () => await CountAsync(folder, "SELECT COUNT(*) FROM qrtz_triggers WHERE trigger_group = 'igia-workflow-sla'") == 1, "timer armed");
-                await WorkflowTestHost.WaitForAsync(async () => await CountAsync(folder, "SELECT COUNT(*) FROM wf_outbox WHERE kind = 'event-notification'") >= 1, "notification pending");
+                await WorkflowTestHost.WaitForAsync(async () => await WorkflowTestHost.WorkflowScalarAsync(folder, "SELECT COUNT(*) FROM qrtz_triggers WHERE trigger_group = 'igia-workflow-sla'") == 1, "timer armed");
+                await WorkflowTestHost.WaitForAsync(async () => await WorkflowTestHost.WorkflowScalarAsync(folder, "SELECT COUNT(*) FROM wf_outbox WHERE kind = 'event-notification'") >= 1, "notification pending");
 
                 // More changes right before the stop: some may not even have reached the outbox yet (the change feed has them).
                 for (var i = 0; i < 5; i++)
@@ -54,7 +44,7 @@ public sealed class RestartTests
                 }
             }
 
-            Assert.Equal(1, await CountAsync(folder, "SELECT COUNT(*) FROM qrtz_triggers WHERE trigger_group = 'igia-workflow-sla'"));
+            Assert.Equal(1, await WorkflowTestHost.WorkflowScalarAsync(folder, "SELECT COUNT(*) FROM qrtz_triggers WHERE trigger_group = 'igia-workflow-sla'"));
             Assert.Empty(receiver.For(subscriptionId, "event-notification"));
 
             await receiver.RestartAsync();
@@ -80,7 +70,7 @@ public sealed class RestartTests
                 Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), events.Select(e => e.EventNumber!.Value));
                 var focused = events.Select(e => e.Bundle.Entry[1].FullUrl.Split('/')[^1]).ToHashSet();
                 Assert.All(taskIds, id => Assert.Contains(id, focused));
-                Assert.Equal(0, await CountAsync(folder, "SELECT COUNT(*) FROM qrtz_triggers WHERE trigger_group = 'igia-workflow-sla'"));
+                Assert.Equal(0, await WorkflowTestHost.WorkflowScalarAsync(folder, "SELECT COUNT(*) FROM qrtz_triggers WHERE trigger_group = 'igia-workflow-sla'"));
             }
         }
         finally

@@ -132,6 +132,24 @@ public sealed class WorkflowTestHost : IAsyncDisposable
         return await ReadAsync<T>(response);
     }
 
+    /// <summary>
+    /// Runs a scalar query (a count) on the engine's <c>workflow.db</c> in <paramref name="dataFolder"/>, on a connection of
+    /// its own outside the pool; <paramref name="id"/>, when given, is the query's <c>@id</c>.
+    /// </summary>
+    public static async Task<long> WorkflowScalarAsync(string dataFolder, string sql, string? id = null)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dataFolder, "workflow.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        if (id is not null)
+        {
+            cmd.Parameters.AddWithValue("@id", id);
+        }
+
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
     /// <summary>Polls <paramref name="condition"/> until true or the (generous) deadline passes; never asserts on timings.</summary>
     public static async Task WaitForAsync(Func<Task<bool>> condition, string what, int seconds = 120)
     {

@@ -2,7 +2,6 @@ using System.Net;
 using Hl7.Fhir.Model;
 using Igia.Workflow.Subscriptions;
 using Igia.Workflow.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 
 namespace Igia.Workflow.Tests.Subscriptions;
 
@@ -22,15 +21,6 @@ public sealed class BatchedNotificationTests
         n.Status.Parameter.Where(p => p.Name == "notification-event")
             .Select(p => long.Parse(((FhirString)p.Part.Single(x => x.Name == "event-number").Value).Value)).ToList();
 
-    private static async Task<long> OutboxEventsAsync(string folder)
-    {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(folder, "workflow.db")};Pooling=False");
-        await connection.OpenAsync();
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT COUNT(*) FROM wf_outbox WHERE kind = 'event-notification'";
-        return (long)(await cmd.ExecuteScalarAsync())!;
-    }
-
     [Fact]
     public async Task Backlog_WithMaxCount_GoesOutInBundlesOfAtMostMaxCount_InOrder_NoGaps_ValidBundles()
     {
@@ -47,7 +37,7 @@ public sealed class BatchedNotificationTests
             ids.Add((await host.CreateAsync(new FhirTask { Status = FhirTask.TaskStatus.Draft, Intent = FhirTask.TaskIntent.Order })).Id);
         }
 
-        await WorkflowTestHost.WaitForAsync(async () => await OutboxEventsAsync(host.DataFolder) == 25, "the backlog in the outbox");
+        await WorkflowTestHost.WaitForAsync(async () => await WorkflowTestHost.WorkflowScalarAsync(host.DataFolder, "SELECT COUNT(*) FROM wf_outbox WHERE kind = 'event-notification'") == 25, "the backlog in the outbox");
         await receiver.RestartAsync();
         await WorkflowTestHost.WaitForAsync(() => Task.FromResult(receiver.For(sub.Id, "event-notification").Sum(n => EventNumbers(n).Count) >= 25), "every event", 120);
         await Task.Delay(TimeSpan.FromSeconds(1)); // a duplicate would arrive now
@@ -77,7 +67,7 @@ public sealed class BatchedNotificationTests
             await host.CreateAsync(new FhirTask { Status = FhirTask.TaskStatus.Draft, Intent = FhirTask.TaskIntent.Order });
         }
 
-        await WorkflowTestHost.WaitForAsync(async () => await OutboxEventsAsync(host.DataFolder) == 5, "the backlog in the outbox");
+        await WorkflowTestHost.WaitForAsync(async () => await WorkflowTestHost.WorkflowScalarAsync(host.DataFolder, "SELECT COUNT(*) FROM wf_outbox WHERE kind = 'event-notification'") == 5, "the backlog in the outbox");
         await receiver.RestartAsync();
         await WorkflowTestHost.WaitForAsync(() => Task.FromResult(receiver.For(sub.Id, "event-notification").Count >= 5), "every event", 120);
         await Task.Delay(TimeSpan.FromSeconds(1));

@@ -2,7 +2,6 @@ using System.Net;
 using Hl7.Fhir.Model;
 using Igia.Fhir.Pipeline;
 using Igia.Workflow.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Igia.Workflow.Tests.Subscriptions;
@@ -33,7 +32,7 @@ public sealed class FocusReadFailureTests
         var task = await host.CreateAsync(new FhirTask { Status = FhirTask.TaskStatus.Requested, Intent = FhirTask.TaskIntent.Order });
 
         // While the focus cannot be read, nothing is sent and the outbox row records failed attempts (back-off).
-        await WorkflowTestHost.WaitForAsync(async () => await AttemptsAsync(host.DataFolder) >= 2, "failed attempts recorded");
+        await WorkflowTestHost.WaitForAsync(async () => await WorkflowTestHost.WorkflowScalarAsync(host.DataFolder, "SELECT COALESCE(MAX(attempts), 0) FROM wf_outbox WHERE kind = 'event-notification'") >= 2, "failed attempts recorded");
         Assert.Empty(receiver.For(sub.Id, "event-notification"));
 
         failing.Failing = false;
@@ -42,14 +41,5 @@ public sealed class FocusReadFailureTests
         var n = Assert.Single(receiver.For(sub.Id, "event-notification"));
         Assert.Equal(1L, n.EventNumber);
         Assert.Equal(task.Id, Assert.IsType<FhirTask>(n.Bundle.Entry[1].Resource).Id);
-    }
-
-    private static async Task<long> AttemptsAsync(string folder)
-    {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(folder, "workflow.db")};Pooling=False");
-        await connection.OpenAsync();
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT COALESCE(MAX(attempts), 0) FROM wf_outbox WHERE kind = 'event-notification'";
-        return (long)(await cmd.ExecuteScalarAsync())!;
     }
 }
