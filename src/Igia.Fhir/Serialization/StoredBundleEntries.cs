@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Hl7.Fhir.Model;
 
 namespace Igia.Fhir.Serialization;
@@ -21,7 +20,7 @@ internal sealed class StoredBundleEntries
     /// </summary>
     private static readonly string Marker = "igia-splice-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + "-";
 
-    private readonly List<(Bundle.EntryComponent Entry, string Json)> _stored = [];
+    private readonly List<Bundle.EntryComponent> _entries = [];
     private readonly List<string> _json = [];
     private System.Collections.ObjectModel.ReadOnlyCollection<string>? _jsonView;
 
@@ -41,19 +40,19 @@ internal sealed class StoredBundleEntries
     public void Add(Bundle.EntryComponent entry, string json)
     {
         Bundle.Entry.Add(entry);
-        _stored.Add((entry, json));
+        _entries.Add(entry);
         _json.Add(json);
     }
 
     /// <summary>Parses every stored entry into its entry and returns the complete Bundle (idempotent).</summary>
     public Bundle Materialize()
     {
-        foreach (var (entry, json) in _stored)
+        for (var i = 0; i < _entries.Count; i++)
         {
-            entry.Resource = FhirFormats.ParseStored(json);
+            _entries[i].Resource = FhirFormats.ParseStored(_json[i]);
         }
 
-        _stored.Clear();
+        _entries.Clear();
         _json.Clear();
         return Bundle;
     }
@@ -61,19 +60,19 @@ internal sealed class StoredBundleEntries
     /// <summary>The Bundle as compact JSON, the stored entries spliced in unparsed.</summary>
     public string ToJson()
     {
-        if (_stored.Count == 0)
+        if (_entries.Count == 0)
         {
             return FhirFormats.ToStorageJson(Bundle);
         }
 
-        var placeholders = new string[_stored.Count];
+        var placeholders = new string[_entries.Count];
         string frame;
         try
         {
-            for (var i = 0; i < _stored.Count; i++)
+            for (var i = 0; i < _entries.Count; i++)
             {
                 var id = Marker + i.ToString(CultureInfo.InvariantCulture);
-                _stored[i].Entry.Resource = new Basic { Id = id };
+                _entries[i].Resource = new Basic { Id = id };
                 placeholders[i] = "{\"resourceType\":\"Basic\",\"id\":\"" + id + "\"}";
             }
 
@@ -81,13 +80,13 @@ internal sealed class StoredBundleEntries
         }
         finally
         {
-            foreach (var (entry, _) in _stored)
+            foreach (var entry in _entries)
             {
                 entry.Resource = null;
             }
         }
 
-        var sb = new StringBuilder(frame.Length + _stored.Sum(s => s.Json.Length));
+        var sb = new StringBuilder(frame.Length + _json.Sum(j => j.Length));
         var at = 0;
         for (var i = 0; i < placeholders.Length; i++)
         {
@@ -95,10 +94,10 @@ internal sealed class StoredBundleEntries
             if (found < 0)
             {
                 // Not the frame this class expects (a serializer that writes the stand-in differently): take the slow path.
-                return JsonSerializer.Serialize(Materialize(), FhirFormats.StorageJson);
+                return FhirFormats.ToStorageJson(Materialize());
             }
 
-            sb.Append(frame, at, found - at).Append(_stored[i].Json);
+            sb.Append(frame, at, found - at).Append(_json[i]);
             at = found + placeholders[i].Length;
         }
 
