@@ -565,18 +565,7 @@ public sealed class FhirCompartmentMembership
                 return false;
             }
 
-            var bar = reference.IndexOf('|');
-            if (bar >= 0)
-            {
-                reference = reference[..bar];
-            }
-
-            var history = reference.IndexOf("/_history/", StringComparison.Ordinal);
-            if (history >= 0)
-            {
-                reference = reference[..history];
-            }
-
+            reference = SearchIndexer.WithoutVersion(reference);
             var lastSlash = reference.LastIndexOf('/');
             if (lastSlash <= 0)
             {

@@ -384,6 +384,19 @@ internal sealed partial class SearchIndexer(SearchParameterRegistry registry)
         }
     }
 
+    /// <summary>A reference without its version: cut at <c>|</c> (a canonical's version), then at <c>/_history/</c>.</summary>
+    internal static ReadOnlySpan<char> WithoutVersion(ReadOnlySpan<char> reference)
+    {
+        var bar = reference.IndexOf('|');
+        if (bar >= 0)
+        {
+            reference = reference[..bar];
+        }
+
+        var history = reference.IndexOf("/_history/", StringComparison.Ordinal);
+        return history >= 0 ? reference[..history] : reference;
+    }
+
     /// <summary>Parses a reference or canonical: relative <c>Type/id</c>, absolute URL (kept without version) or URN.</summary>
     internal static (string? Type, string? Id, string? Url)? ParseReference(string reference)
     {

@@ -879,26 +879,13 @@ internal sealed partial class SearchRequestParser(SearchParameterRegistry regist
         }
         else if (value.Contains("://", StringComparison.Ordinal) || value.StartsWith("urn:", StringComparison.OrdinalIgnoreCase))
         {
-            var url = value;
-            var bar = url.IndexOf('|');
-            if (bar >= 0)
-            {
-                url = url[..bar];
-            }
-
-            var history = url.IndexOf("/_history/", StringComparison.Ordinal);
-            if (history >= 0)
-            {
-                url = url[..history];
-            }
-
-            return new ReferenceCondition(info.Code, null, null, url);
+            return new ReferenceCondition(info.Code, null, null, SearchIndexer.WithoutVersion(value).ToString());
         }
 
-        var history2 = local.IndexOf("/_history/", StringComparison.Ordinal);
-        if (history2 >= 0)
+        var history = local.IndexOf("/_history/", StringComparison.Ordinal);
+        if (history >= 0)
         {
-            local = local[..history2];
+            local = local[..history];
         }
 
         var segments = local.Split('/');
