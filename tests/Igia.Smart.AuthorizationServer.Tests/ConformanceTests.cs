@@ -165,10 +165,7 @@ public sealed class ConformanceTests
         var outcome = await browser.AuthorizeAsync(Pkce.AuthorizeUrl(host, "secret-app", "openid fhirUser launch patient/*.rs", challenge, launch: launch));
         Assert.True(outcome.ReachedClient, outcome.Body);
         Assert.DoesNotContain(outcome.Visited, u => u.AbsolutePath == "/smart/patient-picker");
-        using var response = await TokenClient.PostAsync(host, new()
-        {
-            ["grant_type"] = "authorization_code", ["code"] = outcome.Param("code")!, ["redirect_uri"] = AuthzHost.RedirectUri, ["code_verifier"] = verifier,
-        }, ("secret-app", AuthzHost.Secret));
+        using var response = await TokenClient.ExchangeSecretAppCodeAsync(host, outcome.Param("code")!, verifier);
         var json = await response.ReadObjectAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, json.ToJsonString());
         Assert.Equal("p3", json["patient"]!.GetValue<string>());

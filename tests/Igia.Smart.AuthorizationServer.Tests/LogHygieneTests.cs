@@ -13,10 +13,7 @@ public sealed class LogHygieneTests
         var (verifier, challenge) = Pkce.Create();
         var outcome = await browser.AuthorizeAsync(Pkce.AuthorizeUrl(host, "secret-app", "openid fhirUser launch/patient patient/*.rs offline_access", challenge));
         var code = outcome.Param("code")!;
-        using var response = await TokenClient.PostAsync(host, new()
-        {
-            ["grant_type"] = "authorization_code", ["code"] = code, ["redirect_uri"] = AuthzHost.RedirectUri, ["code_verifier"] = verifier,
-        }, ("secret-app", AuthzHost.Secret));
+        using var response = await TokenClient.ExchangeSecretAppCodeAsync(host, code, verifier);
         var json = await response.ReadObjectAsync();
         using var refreshed = await TokenClient.PostAsync(host, new() { ["grant_type"] = "refresh_token", ["refresh_token"] = json["refresh_token"]!.GetValue<string>() }, ("secret-app", AuthzHost.Secret));
         using var backend = await TokenClient.PostAsync(host, new()

@@ -34,10 +34,7 @@ public sealed class MultiInstanceTests
         var onB = await app.AuthorizeAsync(Pkce.AuthorizeUrl(b, "secret-app", "openid launch patient/*.rs", challenge, launch: launch), "dr");
         Assert.True(onB.ReachedClient, onB.Body);
         Assert.NotNull(onB.Param("code"));
-        using var token = await TokenClient.PostAsync(b, new()
-        {
-            ["grant_type"] = "authorization_code", ["code"] = onB.Param("code")!, ["redirect_uri"] = AuthzHost.RedirectUri, ["code_verifier"] = verifier,
-        }, ("secret-app", AuthzHost.Secret));
+        using var token = await TokenClient.ExchangeSecretAppCodeAsync(b, onB.Param("code")!, verifier);
         var json = await token.ReadObjectAsync();
         Assert.True(token.StatusCode == HttpStatusCode.OK, json.ToJsonString());
         Assert.Equal("p3", json["patient"]!.GetValue<string>());

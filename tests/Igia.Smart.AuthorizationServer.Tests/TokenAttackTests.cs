@@ -92,10 +92,7 @@ public sealed class TokenAttackTests
         using var browser = new Browser();
         var (verifier, challenge) = Pkce.Create();
         var outcome = await browser.AuthorizeAsync(Pkce.AuthorizeUrl(host, "public-app", "openid patient/*.rs", challenge));
-        using var response = await TokenClient.PostAsync(host, new()
-        {
-            ["grant_type"] = "authorization_code", ["code"] = outcome.Param("code")!, ["redirect_uri"] = AuthzHost.RedirectUri, ["code_verifier"] = verifier,
-        }, ("secret-app", AuthzHost.Secret));
+        using var response = await TokenClient.ExchangeSecretAppCodeAsync(host, outcome.Param("code")!, verifier);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 

@@ -27,6 +27,13 @@ public static class TokenClient
             ["grant_type"] = "authorization_code", ["code"] = code, ["redirect_uri"] = AuthzHost.RedirectUri, ["client_id"] = clientId, ["code_verifier"] = verifier,
         });
 
+    /// <summary>Exchanges an authorization code for the confidential client <c>secret-app</c> (client_secret_basic).</summary>
+    public static Task<HttpResponseMessage> ExchangeSecretAppCodeAsync(AuthzHost host, string code, string verifier) =>
+        PostAsync(host, new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code", ["code"] = code, ["redirect_uri"] = AuthzHost.RedirectUri, ["code_verifier"] = verifier,
+        }, ("secret-app", AuthzHost.Secret));
+
     public static async Task<JsonObject> StandaloneAsync(AuthzHost host, string scope = "openid fhirUser launch/patient patient/*.rs offline_access", string user = "dr", string? patient = "p1")
     {
         using var browser = new Browser();
