@@ -61,11 +61,15 @@ public static class SmartAuthorizationServerServiceCollectionExtensions
         services.AddHostedService<ClientRegistrationSync>();
         services.AddTransient<Microsoft.AspNetCore.Hosting.IStartupFilter, MalformedFormFilter>();
 
-        services.AddDbContext<SmartAuthorizationDbContext>((sp, o) =>
-        {
-            o.UseSqlite(WithoutPoolingUnlessSet(sp.GetRequiredService<IOptions<SmartAuthorizationServerOptions>>().Value.ConnectionString));
-            o.UseOpenIddict();
-        });
+        // The context options are built once (singleton), not per scope: the connection string is fixed (IOptions), so
+        // parsing it again on every token request would be work done for nothing.
+        services.AddDbContext<SmartAuthorizationDbContext>(
+            (sp, o) =>
+            {
+                o.UseSqlite(WithoutPoolingUnlessSet(sp.GetRequiredService<IOptions<SmartAuthorizationServerOptions>>().Value.ConnectionString));
+                o.UseOpenIddict();
+            },
+            optionsLifetime: ServiceLifetime.Singleton);
 
         services.AddAuthentication().AddCookie(SmartAuthzDefaults.LoginScheme, o =>
         {
