@@ -38,7 +38,6 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
     /// <c>WaitToReadAsync</c> instead cost a thread-pool work item per wake-up before the writer itself was woken.)
     /// </summary>
     private readonly ManualResetEventSlim _arrived = new(false, spinCount: 10);
-    private readonly List<PendingRecord> _retry = [];
     private TimeSpan _retryDelay;
     private long _retryAt;
     private AuditJournal? _journal;
@@ -63,7 +62,7 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
         _channel = Channel.CreateBounded<PendingRecord>(new BoundedChannelOptions(_options.QueueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = false,
+            SingleReader = true,
             SingleWriter = false,
         });
         var folder = Path.GetFullPath(_logOptions.Folder);
@@ -193,21 +192,14 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
         var checkpointWait = _logOptions.CheckpointInterval < TimeSpan.FromSeconds(1) ? _logOptions.CheckpointInterval : TimeSpan.FromSeconds(1);
         while (true)
         {
-            AuditJournal.WriteTicket? ticket = null;
-            Exception? failure = null;
-            List<PendingRecord>? retried = null;
-            if (_retry.Count > 0)
+            if (batch.Count > 0)
             {
-                // Records whose write failed go first, after the back-off: nothing newer is written before them.
+                // The batch whose write failed goes again, after the back-off: nothing newer is written before it.
                 var pause = _retryAt - Environment.TickCount64;
                 if (pause > 0)
                 {
                     Thread.Sleep((int)pause);
                 }
-
-                var take = Math.Min(_retry.Count, _options.MaxBatchSize);
-                batch.AddRange(_retry.GetRange(0, take));
-                _retry.RemoveRange(0, take);
             }
 
             while (batch.Count == 0)
@@ -242,57 +234,29 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
                 }
             }
 
+            using var activity = AuditTelemetry.ActivitySource.StartActivity("audit write", ActivityKind.Internal);
+            activity?.SetTag("igia.audit.batch.size", batch.Count);
             try
             {
-                ticket = journal.Write(batch);
+                journal.Append(batch);
             }
             catch (Exception e)
             {
-                failure = e;
-                retried = batch.ToList();
-                _retry.InsertRange(0, retried);
+                // Nothing of the batch was kept (a failed sync cuts the file back): it is written again as it is.
                 ScheduleRetry();
-            }
-
-            using var activity = AuditTelemetry.ActivitySource.StartActivity("audit write", ActivityKind.Internal);
-            activity?.SetTag("igia.audit.batch.size", batch.Count);
-            if (ticket is not null)
-            {
-                try
-                {
-                    journal.Sync(ticket);
-                }
-                catch (Exception e)
-                {
-                    failure = e;
-                    retried = batch.ToList();
-
-                    // Rolled back: written again, in sequence order among the other rolled-back records.
-                    var at = _retry.FindIndex(r => r.Sequence > retried[0].Sequence);
-                    _retry.InsertRange(at < 0 ? _retry.Count : at, retried);
-                    ScheduleRetry();
-                }
-            }
-
-            if (failure is not null)
-            {
                 _telemetry.WriteFailures.Add(1);
-                activity?.SetStatus(ActivityStatusCode.Error, failure.GetType().Name);
+                activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
                 var first = _failure is null;
-                _failure = $"The local audit log cannot be written: {failure.GetType().Name} ({(failure as IOException)?.HResult ?? 0}).";
+                _failure = $"The local audit log cannot be written: {e.GetType().Name} ({(e as IOException)?.HResult ?? 0}).";
                 if (first)
                 {
-                    LogWriteFailed(_logger, failure.GetType().Name, failure.Message);
+                    LogWriteFailed(_logger, e.GetType().Name, e.Message);
                 }
 
-                Release(batch, new AuditUnavailableException("The audit record could not be made durable: the local audit log cannot be written.", failure));
-                batch.Clear();
+                Release(batch, new AuditUnavailableException("The audit record could not be made durable: the local audit log cannot be written.", e));
                 if (_stopping.IsCancellationRequested)
                 {
-                    var left = _retry.Count;
-                    _retry.Clear();
-
-                    LogDroppedOnShutdown(_logger, left + _channel.Reader.Count);
+                    LogDroppedOnShutdown(_logger, batch.Count + _channel.Reader.Count);
                     return;
                 }
 
@@ -302,7 +266,6 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
             if (_failure is not null)
             {
                 _retryDelay = TimeSpan.Zero;
-
                 _failure = null;
                 LogRecovered(_logger);
             }
@@ -319,8 +282,8 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
 
             _telemetry.RecordsWritten.Add(batch.Count);
             _telemetry.BatchSize.Record(batch.Count);
+            Volatile.Write(ref _durableSequence, batch[^1].Sequence);
             batch.Clear();
-            RaiseDurable(journal.DurableSequence);
             foreach (var forwarder in _forwarders)
             {
                 forwarder.Signal();
@@ -392,21 +355,6 @@ internal sealed partial class AuditPipeline : IHostedService, IDisposable
     {
         _retryDelay = _retryDelay == TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
         _retryAt = Environment.TickCount64 + (long)_retryDelay.TotalMilliseconds;
-    }
-
-    private void RaiseDurable(long sequence)
-    {
-        var current = Volatile.Read(ref _durableSequence);
-        while (sequence > current)
-        {
-            var seen = Interlocked.CompareExchange(ref _durableSequence, sequence, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
     }
 
     private void TryTimedCheckpoint()
