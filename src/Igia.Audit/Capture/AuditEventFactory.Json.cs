@@ -65,10 +65,10 @@ internal sealed partial class AuditEventFactory
             w.WriteEndObject();
         }
 
-        Coding(w, "type"u8, AuditCodes.AuditEventType, "rest", "Restful Operation");
+        AuditEventJson.Coding(w, "type"u8, AuditCodes.AuditEventType, "rest", "Restful Operation");
         var subtype = SubtypeOf(interaction);
         w.WriteStartArray("subtype"u8);
-        Coding(w, default, AuditCodes.RestfulInteraction, subtype, subtype);
+        AuditEventJson.Coding(w, default, AuditCodes.RestfulInteraction, subtype, subtype);
         w.WriteEndArray();
         w.WriteString("action"u8, pattern switch
         {
@@ -92,7 +92,7 @@ internal sealed partial class AuditEventFactory
         w.WriteStartObject("who"u8);
         if (caller.ClientId is not null)
         {
-            Identifier(w, null, caller.ClientId);
+            AuditEventJson.Identifier(w, null, caller.ClientId);
         }
         else
         {
@@ -116,7 +116,7 @@ internal sealed partial class AuditEventFactory
         w.WriteStartObject();
         Concept(w, AuditCodes.Dcm, serverCode, AuditCodes.DcmDisplay(serverCode));
         w.WriteStartObject("who"u8);
-        Identifier(w, null, SourceId);
+        AuditEventJson.Identifier(w, null, SourceId);
         w.WriteString("display"u8, SourceId);
         w.WriteEndObject();
         w.WriteBoolean("requestor"u8, false);
@@ -144,7 +144,7 @@ internal sealed partial class AuditEventFactory
 
             if (caller.Subject is not null)
             {
-                Identifier(w, AsUri(caller.Issuer), caller.Subject);
+                AuditEventJson.Identifier(w, AsUri(caller.Issuer), caller.Subject);
             }
 
             w.WriteEndObject();
@@ -165,7 +165,7 @@ internal sealed partial class AuditEventFactory
             w.WriteStartObject();
             Concept(w, AuditCodes.Dcm, "110150", AuditCodes.DcmDisplay("110150"));
             w.WriteStartObject("who"u8);
-            Identifier(w, null, caller.ClientId);
+            AuditEventJson.Identifier(w, null, caller.ClientId);
             w.WriteEndObject();
             w.WriteBoolean("requestor"u8, false);
             w.WriteEndObject();
@@ -180,11 +180,11 @@ internal sealed partial class AuditEventFactory
         }
 
         w.WriteStartObject("observer"u8);
-        Identifier(w, null, SourceId);
+        AuditEventJson.Identifier(w, null, SourceId);
         w.WriteString("display"u8, SourceId);
         w.WriteEndObject();
         w.WriteStartArray("type"u8);
-        Coding(w, default, AuditCodes.SecuritySourceType, "4", "Application Server");
+        AuditEventJson.Coding(w, default, AuditCodes.SecuritySourceType, "4", "Application Server");
         w.WriteEndArray();
         w.WriteEndObject();
 
@@ -192,8 +192,8 @@ internal sealed partial class AuditEventFactory
         if (pattern == Pattern.Query)
         {
             w.WriteStartObject();
-            Coding(w, "type"u8, AuditCodes.AuditEntityType, "2", "System Object");
-            Coding(w, "role"u8, AuditCodes.ObjectRole, "24", "Query");
+            AuditEventJson.Coding(w, "type"u8, AuditCodes.AuditEntityType, "2", "System Object");
+            AuditEventJson.Coding(w, "role"u8, AuditCodes.ObjectRole, "24", "Query");
             w.WriteBase64String("query"u8, Encoding.UTF8.GetBytes(RequestLine(interaction)));
             w.WriteEndObject();
         }
@@ -211,8 +211,8 @@ internal sealed partial class AuditEventFactory
             }
 
             w.WriteEndObject();
-            Coding(w, "type"u8, AuditCodes.AuditEntityType, "2", "System Object");
-            Coding(w, "role"u8, AuditCodes.ObjectRole, "4", "Domain Resource");
+            AuditEventJson.Coding(w, "type"u8, AuditCodes.AuditEntityType, "2", "System Object");
+            AuditEventJson.Coding(w, "role"u8, AuditCodes.ObjectRole, "4", "Domain Resource");
             w.WriteEndObject();
         }
 
@@ -222,8 +222,8 @@ internal sealed partial class AuditEventFactory
             w.WriteStartObject("what"u8);
             w.WriteString("reference"u8, "Patient/" + patient);
             w.WriteEndObject();
-            Coding(w, "type"u8, AuditCodes.AuditEntityType, "1", "Person");
-            Coding(w, "role"u8, AuditCodes.ObjectRole, "1", "Patient");
+            AuditEventJson.Coding(w, "type"u8, AuditCodes.AuditEntityType, "1", "Person");
+            AuditEventJson.Coding(w, "role"u8, AuditCodes.ObjectRole, "1", "Patient");
             w.WriteEndObject();
         }
 
@@ -231,9 +231,9 @@ internal sealed partial class AuditEventFactory
         {
             w.WriteStartObject();
             w.WriteStartObject("what"u8);
-            Identifier(w, null, caller.RequestId);
+            AuditEventJson.Identifier(w, null, caller.RequestId);
             w.WriteEndObject();
-            Coding(w, "type"u8, AuditCodes.BalpEntityType, "XrequestId", AuditCodes.RequestIdDisplay);
+            AuditEventJson.Coding(w, "type"u8, AuditCodes.BalpEntityType, "XrequestId", AuditCodes.RequestIdDisplay);
             w.WriteEndObject();
         }
 
@@ -242,41 +242,12 @@ internal sealed partial class AuditEventFactory
         return AuditEventJson.End(w);
     }
 
-    private static void Coding(Utf8JsonWriter w, ReadOnlySpan<byte> name, string system, string code, string display)
-    {
-        if (name.IsEmpty)
-        {
-            w.WriteStartObject();
-        }
-        else
-        {
-            w.WriteStartObject(name);
-        }
-
-        w.WriteString("system"u8, system);
-        w.WriteString("code"u8, code);
-        w.WriteString("display"u8, display);
-        w.WriteEndObject();
-    }
-
     private static void Concept(Utf8JsonWriter w, string system, string code, string display)
     {
         w.WriteStartObject("type"u8);
         w.WriteStartArray("coding"u8);
-        Coding(w, default, system, code, display);
+        AuditEventJson.Coding(w, default, system, code, display);
         w.WriteEndArray();
-        w.WriteEndObject();
-    }
-
-    private static void Identifier(Utf8JsonWriter w, string? system, string value)
-    {
-        w.WriteStartObject("identifier"u8);
-        if (system is not null)
-        {
-            w.WriteString("system"u8, system);
-        }
-
-        w.WriteString("value"u8, value);
         w.WriteEndObject();
     }
 

@@ -216,11 +216,15 @@ internal static class AuditEventJson
 
     private static void Coding(Utf8JsonWriter w, ReadOnlySpan<byte> name, Coding? coding)
     {
-        if (coding is null)
+        if (coding is not null)
         {
-            return;
+            Coding(w, name, coding.System, coding.Code, coding.Display);
         }
+    }
 
+    /// <summary>A Coding, named or (with an empty <paramref name="name"/>) an array item; absent parts are left out.</summary>
+    internal static void Coding(Utf8JsonWriter w, ReadOnlySpan<byte> name, string? system, string? code, string? display)
+    {
         if (name.IsEmpty)
         {
             w.WriteStartObject();
@@ -230,9 +234,9 @@ internal static class AuditEventJson
             w.WriteStartObject(name);
         }
 
-        String(w, "system"u8, coding.System);
-        String(w, "code"u8, coding.Code);
-        String(w, "display"u8, coding.Display);
+        String(w, "system"u8, system);
+        String(w, "code"u8, code);
+        String(w, "display"u8, display);
         w.WriteEndObject();
     }
 
@@ -247,13 +251,19 @@ internal static class AuditEventJson
         String(w, "reference"u8, reference.Reference);
         if (reference.Identifier is { } identifier)
         {
-            w.WriteStartObject("identifier"u8);
-            String(w, "system"u8, identifier.System);
-            String(w, "value"u8, identifier.Value);
-            w.WriteEndObject();
+            Identifier(w, identifier.System, identifier.Value);
         }
 
         String(w, "display"u8, reference.Display);
+        w.WriteEndObject();
+    }
+
+    /// <summary>A Reference's identifier; absent parts are left out.</summary>
+    internal static void Identifier(Utf8JsonWriter w, string? system, string? value)
+    {
+        w.WriteStartObject("identifier"u8);
+        String(w, "system"u8, system);
+        String(w, "value"u8, value);
         w.WriteEndObject();
     }
 
