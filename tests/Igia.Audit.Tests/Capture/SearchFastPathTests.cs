@@ -39,16 +39,12 @@ public sealed class SearchFastPathTests : IAsyncLifetime
     [Fact]
     public async Task Search_WithAuditOn_LeavesTheResultsUnparsedAndRecordsEachPatient()
     {
-        var requestId = Guid.NewGuid().ToString();
-        using var response = await _host.SendAsync(HttpMethod.Get, "Observation?code=29463-7", requestId: requestId);
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-        var bundle = await AuditTestHost.ReadAsync<Bundle>(response);
+        var (requestId, bundle) = await SearchAsync("Observation?code=29463-7");
 
         Assert.Equal(2, bundle.Entry.Count);
         Assert.True(OutsideAuditProbe.Seen.TryGetValue(requestId, out var unparsed), "The probe outside audit saw no search.");
         Assert.Equal(2, unparsed);
-        var patients = _host.EventsFor(requestId).Select(PatientOf).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["Patient/sp1", "Patient/sp2"], patients);
+        Assert.Equal(["Patient/sp1", "Patient/sp2"], PatientsOf(requestId));
         foreach (var ev in _host.EventsFor(requestId))
         {
             BalpValidator.AssertValid(ev);
@@ -58,15 +54,11 @@ public sealed class SearchFastPathTests : IAsyncLifetime
     [Fact]
     public async Task Search_WithRevIncludes_RecordsThePatientsOfTheIncludedEntries()
     {
-        var requestId = Guid.NewGuid().ToString();
-        using var response = await _host.SendAsync(HttpMethod.Get, "Organization?_id=sorg&_revinclude=Observation:performer", requestId: requestId);
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-        var bundle = await AuditTestHost.ReadAsync<Bundle>(response);
+        var (requestId, bundle) = await SearchAsync("Organization?_id=sorg&_revinclude=Observation:performer");
 
         Assert.Equal(2, bundle.Entry.Count(e => e.Search.Mode == Bundle.SearchEntryMode.Include));
         Assert.Equal(3, OutsideAuditProbe.Seen[requestId]);
-        var patients = _host.EventsFor(requestId).Select(PatientOf).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["Patient/sp1", "Patient/sp2"], patients);
+        Assert.Equal(["Patient/sp1", "Patient/sp2"], PatientsOf(requestId));
     }
 
     [Fact]
@@ -80,6 +72,18 @@ public sealed class SearchFastPathTests : IAsyncLifetime
         Assert.Null(PatientOf(ev));
         Assert.Equal(1, OutsideAuditProbe.Seen[requestId]);
     }
+
+    /// <summary>Runs a search under a new request id; asserts it succeeded.</summary>
+    private async Task<(string RequestId, Bundle Bundle)> SearchAsync(string query)
+    {
+        var requestId = Guid.NewGuid().ToString();
+        using var response = await _host.SendAsync(HttpMethod.Get, query, requestId: requestId);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return (requestId, await AuditTestHost.ReadAsync<Bundle>(response));
+    }
+
+    /// <summary>The patients of a request's events, in order.</summary>
+    private List<string?> PatientsOf(string requestId) => _host.EventsFor(requestId).Select(PatientOf).Order(StringComparer.Ordinal).ToList();
 
     private static string? PatientOf(AuditEvent ev) => ev.Entity.FirstOrDefault(e => e.Role?.Code == "1")?.What?.Reference;
 
