@@ -62,9 +62,6 @@ internal sealed class WorkflowDatabase : IAsyncDisposable, IDisposable
         }.ToString();
     }
 
-    /// <summary>True when the tables are in PostgreSQL (scale-out), false for the embedded SQLite file.</summary>
-    public bool IsPostgreSql => _postgres is not null;
-
     public DbConnection Open()
     {
         EnsureInitialized();
