@@ -110,7 +110,6 @@ internal sealed class SqliteConnectionSet : IDisposable
         if (connection.Handle is { } db)
         {
             SqliteStatementCache.Release(db);
-            SqliteSearchIndex.ReleasePrepared(db);
         }
 
         connection.Dispose();

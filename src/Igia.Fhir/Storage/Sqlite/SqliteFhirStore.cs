@@ -112,10 +112,7 @@ internal sealed class SqliteFhirStore : IFhirStore, IFhirChangeFeed, IDisposable
 
             // A read session is a deferred transaction (one snapshot for all its statements), begun and ended on cached
             // statements rather than a SqliteTransaction, which prepares BEGIN and COMMIT again each time.
-            using (var begin = SqliteStatementCache.For(connection).Rent("BEGIN DEFERRED"))
-            {
-                begin.Execute();
-            }
+            SqliteStatementCache.Execute(connection, "BEGIN DEFERRED");
 
             return new SqliteFhirStoreSession(connection, null, null, _connections);
         }
@@ -174,7 +171,7 @@ internal sealed class SqliteFhirStore : IFhirStore, IFhirChangeFeed, IDisposable
                 _groupBroken = false;
             }
 
-            Savepoint("SAVEPOINT igia_write");
+            SqliteStatementCache.Execute(_writer!, "SAVEPOINT igia_write");
             return new SqliteFhirStoreSession(_writer, _group, this);
         }
         catch (Exception e)
@@ -186,13 +183,6 @@ internal sealed class SqliteFhirStore : IFhirStore, IFhirChangeFeed, IDisposable
         }
     }
 
-    /// <summary>Runs a savepoint statement on the writer connection, prepared once (SqliteTransaction.Save/Release prepare them on every call).</summary>
-    private void Savepoint(string sql)
-    {
-        using var statement = SqliteStatementCache.For(_writer!).Rent(sql);
-        statement.Execute();
-    }
-
     /// <summary>Ends a write session's turn: keeps (RELEASE) or drops (ROLLBACK TO) its savepoint; then commits the group or leaves it to the next writer.</summary>
     internal async Task EndSessionAsync(bool keep)
     {
@@ -201,12 +191,12 @@ internal sealed class SqliteFhirStore : IFhirStore, IFhirChangeFeed, IDisposable
         {
             if (keep)
             {
-                Savepoint("RELEASE igia_write");
+                SqliteStatementCache.Execute(_writer!, "RELEASE igia_write");
             }
             else
             {
-                Savepoint("ROLLBACK TO igia_write");
-                Savepoint("RELEASE igia_write");
+                SqliteStatementCache.Execute(_writer!, "ROLLBACK TO igia_write");
+                SqliteStatementCache.Execute(_writer!, "RELEASE igia_write");
             }
         }
         catch (SqliteException e)
@@ -519,15 +509,9 @@ internal sealed class SqliteFhirStoreSession(SqliteConnection connection, Sqlite
             return;
         }
 
-        End("COMMIT");
+        SqliteStatementCache.Execute(connection, "COMMIT");
     }
 
-    /// <summary>Ends a read session's transaction (it only read: COMMIT and ROLLBACK both just release the snapshot).</summary>
-    private void End(string sql)
-    {
-        using var end = SqliteStatementCache.For(connection).Rent(sql);
-        end.Execute();
-    }
 
     public async ValueTask DisposeAsync()
     {
@@ -548,7 +532,7 @@ internal sealed class SqliteFhirStoreSession(SqliteConnection connection, Sqlite
             if (!_done)
             {
                 _done = true;
-                End("ROLLBACK");
+                SqliteStatementCache.Execute(connection, "ROLLBACK");
             }
         }
         finally

@@ -1,13 +1,11 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Hl7.Fhir.Model;
 using Igia.Fhir.Search;
 using Microsoft.Data.Sqlite;
-using SQLitePCL;
 
 namespace Igia.Fhir.Storage.Sqlite;
 
@@ -94,7 +92,7 @@ internal static class SqliteSearchIndex
     /// <remarks>
     /// The rows of the previous version are already gone when this runs for an existing resource: the trigger
     /// <c>tr_resource_version_index</c> deletes them when the store moves <c>resource.version</c> on, so a create (the common case)
-    /// costs only the inserts. Each table's insert is one statement, prepared once per connection and executed once per row.
+    /// costs only the inserts. Each table's insert is one statement, prepared once per connection (<see cref="SqliteStatementCache"/>) and executed once per row.
     /// </remarks>
     public static Task ReplaceAsync(SqliteConnection connection, long rid, string resourceType, IReadOnlyList<SearchIndexEntry> entries, CancellationToken cancellationToken)
     {
@@ -124,14 +122,7 @@ internal static class SqliteSearchIndex
             }
         }
 
-        var db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
-        if (!Prepared.TryGetValue(db, out var prepared))
-        {
-            // A connection is used by one request at a time, so nobody else adds for this handle meanwhile.
-            prepared = new PreparedInserts();
-            Prepared.AddOrUpdate(db, prepared);
-        }
-
+        var cache = SqliteStatementCache.For(connection);
         for (var t = 0; t < tables.Length; t++)
         {
             if (tables[t] is not { } rows)
@@ -140,100 +131,22 @@ internal static class SqliteSearchIndex
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            var statement = prepared.Get(db, t);
+            using var statement = cache.Rent(InsertSql[t]);
             for (var r = 0; r < rows.Count; r++)
             {
                 var (row, rowGroup) = rows[r];
-                try
+                statement.Bind(1, rid).Bind(2, r).Bind(3, rowGroup);
+                for (var i = 0; i < row.Length; i++)
                 {
-                    Check(raw.sqlite3_bind_int64(statement, 1, rid), db);
-                    Check(raw.sqlite3_bind_int64(statement, 2, r), db);
-                    Check(raw.sqlite3_bind_int64(statement, 3, rowGroup), db);
-                    for (var i = 0; i < row.Length; i++)
-                    {
-                        var rc = row[i] switch
-                        {
-                            null => raw.sqlite3_bind_null(statement, i + 4),
-                            long l => raw.sqlite3_bind_int64(statement, i + 4, l),
-                            double d => raw.sqlite3_bind_double(statement, i + 4, d),
-                            var v => raw.sqlite3_bind_text(statement, i + 4, (string)v),
-                        };
-                        Check(rc, db);
-                    }
+                    statement.Bind(i + 4, row[i]);
+                }
 
-                    var step = raw.sqlite3_step(statement);
-                    if (step != raw.SQLITE_DONE)
-                    {
-                        SqliteException.ThrowExceptionForRC(step, db);
-                    }
-                }
-                finally
-                {
-                    raw.sqlite3_reset(statement);
-                    raw.sqlite3_clear_bindings(statement);
-                }
+                statement.Execute();
+                statement.Reset();
             }
         }
 
         return Task.CompletedTask;
-    }
-
-    private static void Check(int rc, sqlite3 db)
-    {
-        if (rc != raw.SQLITE_OK)
-        {
-            SqliteException.ThrowExceptionForRC(rc, db);
-        }
-    }
-
-    /// <summary>
-    /// The insert statements of one (pooled) SQLite connection, prepared once and reused by every write on it: preparing them
-    /// per write cost more than the inserts themselves. Keyed weakly by the native handle, so they go when the connection goes
-    /// (SQLite's close_v2 keeps the handle until they are finalized).
-    /// </summary>
-    private static readonly ConditionalWeakTable<sqlite3, PreparedInserts> Prepared = new();
-
-    /// <summary>Finalizes the prepared inserts of a connection that is about to close (nothing runs on it any more).</summary>
-    public static void ReleasePrepared(sqlite3 db)
-    {
-        if (Prepared.TryGetValue(db, out var inserts))
-        {
-            Prepared.Remove(db);
-            inserts.Dispose();
-        }
-    }
-
-    private sealed class PreparedInserts : IDisposable
-    {
-        private readonly sqlite3_stmt?[] _statements = new sqlite3_stmt?[Tables.Length];
-
-        public void Dispose()
-        {
-            for (var i = 0; i < _statements.Length; i++)
-            {
-                _statements[i]?.Dispose();
-                _statements[i] = null;
-            }
-        }
-
-        public sqlite3_stmt Get(sqlite3 db, int table)
-        {
-            if (_statements[table] is { IsInvalid: false } existing)
-            {
-                return existing;
-            }
-
-            var (name, columns) = Tables[table];
-            var sql = $"INSERT INTO {name}(rid,seq,grp,{string.Join(',', columns)}) VALUES (?,?,?{string.Concat(Enumerable.Repeat(",?", columns.Length))})";
-            var rc = raw.sqlite3_prepare_v3(db, sql, raw.SQLITE_PREPARE_PERSISTENT, out var statement);
-            if (rc != raw.SQLITE_OK)
-            {
-                statement?.Dispose();
-                SqliteException.ThrowExceptionForRC(rc, db);
-            }
-
-            return _statements[table] = statement!;
-        }
     }
 
     /// <summary>The index tables and their value columns, in the order of the <c>object?[]</c> rows built by <see cref="AddRow"/>.</summary>
@@ -247,6 +160,10 @@ internal static class SqliteSearchIndex
         ("idx_quantity", ["param", "value", "system", "code", "unit", "cvalue", "ccode"]),
         ("idx_uri", ["param", "uri"]),
     ];
+
+    /// <summary>The insert of each index table (positional: rid, seq, grp, then its value columns), in the order of <see cref="Tables"/>.</summary>
+    private static readonly string[] InsertSql = Array.ConvertAll(Tables, table =>
+        $"INSERT INTO {table.Name}(rid,seq,grp,{string.Join(',', table.Columns)}) VALUES (?,?,?{string.Concat(Enumerable.Repeat(",?", table.Columns.Length))})");
 
     private sealed class TableRows : List<(object?[] Values, int Group)>;
 

@@ -46,6 +46,13 @@ internal sealed class SqliteStatementCache : IDisposable
         return cache;
     }
 
+    /// <summary>Runs <paramref name="sql"/> (one statement without parameters, e.g. BEGIN or SAVEPOINT) on the connection's cached statement.</summary>
+    public static void Execute(SqliteConnection connection, string sql)
+    {
+        using var statement = For(connection).Rent(sql);
+        statement.Execute();
+    }
+
     /// <summary>
     /// A prepared statement for <paramref name="sql"/> (one SQL statement), with no bindings; dispose it to give it back
     /// (reset, bindings cleared). A statement already in use (a nested call with the same SQL) is served by a fresh one.
@@ -159,9 +166,7 @@ internal sealed class SqliteStatementCache : IDisposable
     /// <summary>Called by a statement when its user is done with it.</summary>
     internal void Return(SqliteCachedStatement statement)
     {
-        raw.sqlite3_reset(statement.Handle);
-        raw.sqlite3_clear_bindings(statement.Handle);
-        statement.Restart();
+        statement.Reset();
         statement.InUse = false;
         if (!statement.IsCached || _disposed)
         {
@@ -223,7 +228,26 @@ internal sealed class SqliteCachedStatement : IDisposable
         return this;
     }
 
-    private void Bind(int index, string name, object? value)
+    /// <summary>Binds positional parameter <paramref name="index"/> (1-based): null, string, long, int, double or byte[].</summary>
+    public SqliteCachedStatement Bind(int index, object? value)
+    {
+        Bind(index, null, value);
+        return this;
+    }
+
+    /// <summary>Binds positional parameter <paramref name="index"/> (1-based) to an integer.</summary>
+    public SqliteCachedStatement Bind(int index, long value)
+    {
+        var rc = raw.sqlite3_bind_int64(Handle, index, value);
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, _db);
+        }
+
+        return this;
+    }
+
+    private void Bind(int index, string? name, object? value)
     {
         var rc = value switch
         {
@@ -233,7 +257,7 @@ internal sealed class SqliteCachedStatement : IDisposable
             int i => raw.sqlite3_bind_int64(Handle, index, i),
             double d => raw.sqlite3_bind_double(Handle, index, d),
             byte[] b => raw.sqlite3_bind_blob(Handle, index, b),
-            _ => throw new NotSupportedException($"Parameter {name}: values of type {value.GetType().Name} are not bound by the statement cache."),
+            _ => throw new NotSupportedException($"Parameter {name ?? "?" + index}: values of type {value.GetType().Name} are not bound by the statement cache."),
         };
         if (rc != raw.SQLITE_OK)
         {
@@ -299,8 +323,13 @@ internal sealed class SqliteCachedStatement : IDisposable
         return false;
     }
 
-    /// <summary>Called when the statement is reset.</summary>
-    internal void Restart() => _started = false;
+    /// <summary>Resets the statement and clears its bindings, to run it again with new values.</summary>
+    public void Reset()
+    {
+        raw.sqlite3_reset(Handle);
+        raw.sqlite3_clear_bindings(Handle);
+        _started = false;
+    }
 
     /// <summary>Runs a statement that returns no rows (or whose rows are ignored).</summary>
     public void Execute()
