@@ -3,6 +3,7 @@ using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
 using Hl7.Fhir.Rest;
 using Igia.Fhir.Client;
+using Igia.Fhir.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
 namespace Igia.Fhir.Tests.Client;

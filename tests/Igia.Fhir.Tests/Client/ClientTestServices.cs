@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using Igia.Fhir.Client;
+using Igia.Fhir.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -37,30 +37,4 @@ public static class ClientTestServices
 
     public static IgiaFhirClient Client(this IServiceProvider services, string name = "test") =>
         services.GetRequiredService<IIgiaFhirClientFactory>().CreateClient(name);
-}
-
-/// <summary>Collects every log message (formatted, with its properties) of every category.</summary>
-public sealed class LogCollector : ILoggerProvider
-{
-    public ConcurrentQueue<string> Messages { get; } = new();
-
-    public ILogger CreateLogger(string categoryName) => new Collector(this, categoryName);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Collector(LogCollector owner, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            var properties = state is IEnumerable<KeyValuePair<string, object?>> kv ? string.Join(";", kv.Select(p => $"{p.Key}={p.Value}")) : "";
-            owner.Messages.Enqueue($"{logLevel} {category}: {formatter(state, exception)} [{properties}] {exception}");
-        }
-    }
 }

@@ -17,9 +17,9 @@ public sealed class FhirTestHost : IAsyncDisposable
 {
     private static readonly System.Text.Json.JsonSerializerOptions Json = new System.Text.Json.JsonSerializerOptions().ForFhir(ModelInfo.ModelInspector);
 
-    private readonly ErrorCollector _errors;
+    private readonly LogCollector _errors;
 
-    private FhirTestHost(WebApplication app, string dataFolder, string baseUrl, ErrorCollector errors)
+    private FhirTestHost(WebApplication app, string dataFolder, string baseUrl, LogCollector errors)
     {
         _errors = errors;
         App = app;
@@ -49,7 +49,7 @@ public sealed class FhirTestHost : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter(l => l >= LogLevel.Warning);
-        var errors = new ErrorCollector();
+        var errors = new LogCollector(LogLevel.Error);
         builder.Logging.AddProvider(errors);
         var fhir = builder.Services.AddIgiaFhirServer(options).UseSqlite(Path.Combine(dataFolder, "fhir.db"));
         configureFhir?.Invoke(fhir);
@@ -62,7 +62,7 @@ public sealed class FhirTestHost : IAsyncDisposable
     }
 
     /// <summary>What the server logged at Error level so far (empty when all went well), for failure messages.</summary>
-    public string LoggedErrors => _errors.Errors.IsEmpty ? "" : "\nServer logged:\n" + string.Join("\n", _errors.Errors);
+    public string LoggedErrors => _errors.Messages.IsEmpty ? "" : "\nServer logged:\n" + string.Join("\n", _errors.Messages);
 
     /// <summary>Serialises a resource to FHIR JSON content.</summary>
     public static StringContent JsonContent(Resource resource) =>
