@@ -68,18 +68,6 @@ internal sealed partial class AuditJournal : IDisposable
         public bool RolledBack { get; set; }
     }
 
-    /// <summary>The highest sequence number known durable (every record up to it is on disk).</summary>
-    public long DurableSequence
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _durableSequence;
-            }
-        }
-    }
-
     /// <summary>The log folder (absolute).</summary>
     public string Folder { get; }
 
