@@ -152,13 +152,9 @@ internal sealed class ValidateCodeResultCache
     public CodeValidationResult? Get(ReadOnlySpan<char> key, int generation) =>
         _bySpan.TryGetValue(key, out var e) && e.Generation == generation ? e.Result : null;
 
-    /// <summary>Remembers an answer of the engine (a deep copy of it, so the caller may change its own) and returns its result.</summary>
-    public CodeValidationResult Set(ReadOnlySpan<char> key, int generation, Parameters answer)
-    {
-        var result = CodeValidationResult.Of((Parameters)answer.DeepCopy());
-        Set(key, generation, result);
-        return result;
-    }
+    /// <summary>Remembers an answer of the engine (a deep copy of it, so the caller may change its own).</summary>
+    public void Set(ReadOnlySpan<char> key, int generation, Parameters answer) =>
+        Set(key, generation, CodeValidationResult.Of((Parameters)answer.DeepCopy()));
 
     /// <summary>Remembers a result.</summary>
     public void Set(ReadOnlySpan<char> key, int generation, CodeValidationResult result)
