@@ -55,7 +55,11 @@ internal sealed class SubscriberAccess
         return root.User.Identity?.IsAuthenticated == true ? root.User : interaction.User;
     }
 
-    /// <summary>Records who wrote version <paramref name="version"/> of a Subscription (called inside the write's transaction).</summary>
+    /// <summary>
+    /// Records who wrote version <paramref name="version"/> of a Subscription. Called by the write validator while the FHIR
+    /// write is in progress, but stored in the workflow database, outside that write's transaction: a write that then rolls
+    /// back leaves a row for a version that never existed, and the next write of that version replaces it (upsert).
+    /// </summary>
     public void Record(string subscriptionId, int version, ClaimsPrincipal writer)
     {
         var system = ReferenceEquals(writer, _options.SystemUser);
